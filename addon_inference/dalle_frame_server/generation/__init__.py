@@ -1,0 +1,1 @@
+"""Text-to-image generation with min-dalle's model classes."""

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Creates the three Python environments and installs the Debian packages the project needs.
+# Idempotent: an environment whose requirements did not change since its last install is
+# left alone, so a second run takes seconds.
+#
+#   scripts/setup.sh [server] [ha] [satellite] [debian]    (no argument: all of them)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+venvs="$root/.venvs"
+req="$root/requirements"
+mkdir -p "$venvs"
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+find_python() {
+  # $1: version such as 3.11 or 3.13; prints the interpreter's path
+  local version=$1 candidate
+  for candidate in "python$version" "$HOME/.pyenv/versions/$version"*/bin/"python$version" \
+    "/usr/local/bin/python$version" "/usr/bin/python$version"; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys' >/dev/null 2>&1; then
+      command -v "$candidate"
+      return 0
+    fi
+  done
+  echo "python$version not found: install it (pyenv install $version) and run again" >&2
+  return 1
+}
+
+pip_args=(--disable-pip-version-check --no-input -q)
+# The CPU build of torch lies in a local wheel folder on these machines; never let pip take
+# a multi-gigabyte CUDA build from the registry instead.
+if [[ -d /opt/wheels ]]; then
+  pip_args+=(--find-links /opt/wheels)
+fi
+
+# make_env NAME PYTHON_VERSION "FILES THAT DEFINE IT" PIP_INSTALL_ARGS...
+make_env() {
+  local name=$1 version=$2 inputs=$3
+  shift 3
+  local dir="$venvs/$name" stamp="$venvs/$name.stamp" digest python
+  # shellcheck disable=SC2086  # inputs is a list of paths without spaces
+  digest=$( (echo "$version $*"; cd "$root" && cat $inputs) | sha256sum | cut -d' ' -f1)
+  if [[ -x "$dir/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$digest" ]]; then
+    log "$name environment is up to date"
+    return 0
+  fi
+  python=$(find_python "$version")
+  log "creating the $name environment with $python (a few minutes the first time)"
+  [[ -x "$dir/bin/python" ]] || "$python" -m venv "$dir"
+  "$dir/bin/python" -m pip install "${pip_args[@]}" --upgrade pip==25.1.1
+  "$dir/bin/python" -m pip install "${pip_args[@]}" "$@"
+  echo "$digest" >"$stamp"
+}
+
+debian_packages=(libportaudio2 espeak-ng sox shellcheck chromium)
+
+setup_debian() {
+  local missing=() pkg
+  for pkg in "${debian_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if ((${#missing[@]} == 0)); then
+    log "Debian packages present"
+    return 0
+  fi
+  local sudo=()
+  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+  log "installing Debian packages: ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+}
+
+setup_server() {
+  make_env server 3.11 "requirements/server*.txt addon_inference/pyproject.toml" -r "$req/server-dev.txt" -e "$root/addon_inference"
+}
+
+setup_ha() {
+  make_env ha 3.13 "requirements/ha*.txt" -c "$req/ha-constraints.txt" -r "$req/ha.txt"
+}
+
+setup_satellite() {
+  make_env satellite 3.11 "requirements/satellite*.txt pi_satellite/pyproject.toml" -r "$req/satellite-dev.txt" -e "$root/pi_satellite"
+}
+
+parts=("$@")
+((${#parts[@]})) || parts=(debian server ha satellite)
+for part in "${parts[@]}"; do
+  case "$part" in
+    debian | server | ha | satellite) "setup_$part" ;;
+    *) echo "unknown part: $part (debian, server, ha, satellite)" >&2; exit 2 ;;
+  esac
+done
