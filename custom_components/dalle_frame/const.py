@@ -1,0 +1,51 @@
+"""Constants for the dalle_frame integration."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from homeassistant.const import Platform
+
+DOMAIN: Final = "dalle_frame"
+LOGGER = logging.getLogger(__package__)
+
+PLATFORMS: Final = [
+    Platform.BUTTON,
+    Platform.IMAGE,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+    Platform.TEXT,
+]
+
+# Config entry data
+CONF_URL: Final = "url"
+CONF_TOKEN: Final = "token"  # noqa: S105 - the name of the field, not a secret
+CONF_ADDON_UUID: Final = "addon_uuid"
+DEFAULT_NAME: Final = "Frame"
+
+# Options: prompts and history
+CONF_PROMPT_FILE: Final = "prompt_file"
+CONF_HISTORY_SIZE: Final = "history_size"
+DEFAULT_HISTORY_SIZE: Final = 50
+
+# Options: how the Frame image is rendered for the panel (choices live in render.py)
+CONF_PANEL: Final = "panel"
+CONF_ORIENTATION: Final = "orientation"
+CONF_FIT: Final = "fit"
+CONF_DITHER: Final = "dither"
+CONF_SATURATION: Final = "saturation"
+CONF_CAPTION: Final = "caption"
+DEFAULT_PANEL: Final = "inky_impression_5_7"
+DEFAULT_ORIENTATION: Final = "landscape"
+DEFAULT_FIT: Final = "contain"
+DEFAULT_DITHER: Final = "floyd_steinberg"
+DEFAULT_SATURATION: Final = 0.5
+DEFAULT_CAPTION: Final = True
+
+# Auto mode
+DEFAULT_AUTO_INTERVAL_MINUTES: Final = 60
+AUTO_SOURCES: Final = ("same_prompt", "new_prompt", "random_mix")
+DEFAULT_AUTO_SOURCE: Final = "random_mix"
