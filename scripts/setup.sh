@@ -53,7 +53,7 @@ make_env() {
   echo "$digest" >"$stamp"
 }
 
-debian_packages=(libportaudio2 espeak-ng sox shellcheck chromium)
+debian_packages=(libportaudio2 espeak-ng sox shellcheck chromium libturbojpeg0)
 
 setup_debian() {
   local missing=() pkg

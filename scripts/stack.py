@@ -1,0 +1,326 @@
+"""Starts the three parts as real processes on 127.0.0.1: GPU server, Home Assistant, satellite.
+
+Used by the demo (scripts/demo.py) and the end-to-end tests (tests/e2e/). Each part runs in its
+own environment under .venvs/ exactly as a user would run it; only the HTTP API and HA's own
+APIs connect them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+VENVS = ROOT / ".venvs"
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Process:
+    """A child process whose output goes to a log file."""
+
+    name: str
+    args: list[str]
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+    popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the process in its own process group."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+        self.popen = subprocess.Popen(  # noqa: S603 - our own interpreters and arguments
+            self.args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+        )
+        log.close()
+
+    @property
+    def running(self) -> bool:
+        """Whether the process is alive."""
+        return self.popen is not None and self.popen.poll() is None
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Stop it with SIGTERM, then SIGKILL if it does not exit in time."""
+        if not self.running or self.popen is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGTERM)
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(5)
+
+    def kill(self) -> None:
+        """Kill it at once (a crash, for fault tests)."""
+        if self.running and self.popen is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(5)
+
+    def log_tail(self, lines: int = 40) -> str:
+        """Return the last lines of the process's log."""
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+async def wait_for(
+    check: Any, what: str, timeout: float, process: Process | None = None, interval: float = 0.5
+) -> Any:
+    """Await `check()` until it returns a truthy value; raise TimeoutError naming `what`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(aiohttp.ClientError, OSError, asyncio.TimeoutError):
+            result = await check()
+            if result:
+                return result
+        if process is not None and not process.running:
+            raise RuntimeError(f"{process.name} exited while waiting for {what}:\n{process.log_tail()}")
+        if time.monotonic() > deadline:
+            tail = f":\n{process.log_tail()}" if process else ""
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}{tail}")
+        await asyncio.sleep(interval)
+
+
+@dataclass
+class GpuServer:
+    """The GPU server (addon_inference) as `python -m dalle_frame_server`."""
+
+    work_dir: Path
+    model: str = "test"
+    asr_model: str = "test"
+    models_dir: Path | None = None
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    port: int = field(default_factory=free_port)
+    process: Process | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL of the server."""
+        return f"http://{HOST}:{self.port}"
+
+    async def start(self, session: aiohttp.ClientSession, timeout: float = 300) -> None:
+        """Start the server and wait until both models are ready."""
+        models_dir = self.models_dir or self.work_dir / "models"
+        token_file = self.work_dir / "server-token"
+        token_file.write_text(self.token)
+        token_file.chmod(0o600)
+        self.process = Process(
+            "GPU server",
+            [
+                str(VENVS / "server/bin/python"), "-m", "dalle_frame_server",
+                "--model", self.model, "--asr-model", self.asr_model,
+                "--host", HOST, "--port", str(self.port),
+                "--models-dir", str(models_dir), "--token-file", str(token_file),
+            ],
+            self.work_dir / "server.log",
+        )  # fmt: skip
+        self.process.start()
+        await wait_for(lambda: self.ready(session), "the GPU server's models", timeout, self.process)
+
+    async def ready(self, session: aiohttp.ClientSession) -> bool:
+        """Whether /v1/health says both models are ready."""
+        async with session.get(f"{self.url}/v1/health") as response:
+            body = await response.json()
+        return bool(body.get("status") == "ok")
+
+    def stop(self) -> None:
+        """Stop the server."""
+        if self.process:
+            self.process.stop()
+
+
+@dataclass
+class HomeAssistant:
+    """A real Home Assistant process with a fresh config folder, onboarded over its REST API."""
+
+    config_dir: Path
+    port: int = field(default_factory=free_port)
+    username: str = "demo"
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(9))
+    access_token: str | None = None
+    process: Process | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL of Home Assistant."""
+        return f"http://{HOST}:{self.port}"
+
+    def write_config(self) -> None:
+        """Write configuration.yaml and link the integration into custom_components/."""
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        (self.config_dir / "configuration.yaml").write_text(
+            "\n".join(
+                [
+                    "homeassistant:",
+                    "  name: dalle_frame demo",
+                    "  time_zone: UTC",
+                    "  country: US",
+                    "  unit_system: metric",
+                    "  external_url: " + self.url,
+                    "  internal_url: " + self.url,
+                    "http:",
+                    f"  server_host: {HOST}",
+                    f"  server_port: {self.port}",
+                    "frontend:",
+                    "config:",
+                    "onboarding:",
+                    "media_source:",
+                    "conversation:",
+                    "assist_pipeline:",
+                    "stt:",
+                    "lovelace:",
+                    "logger:",
+                    "  default: warning",
+                    "  logs:",
+                    "    custom_components.dalle_frame: debug",
+                    "",
+                ]
+            )
+        )
+        custom = self.config_dir / "custom_components"
+        custom.mkdir(exist_ok=True)
+        link = custom / "dalle_frame"
+        if not link.exists():
+            link.symlink_to(ROOT / "custom_components" / "dalle_frame")
+
+    async def start(self, session: aiohttp.ClientSession, timeout: float = 240) -> None:
+        """Start Home Assistant and wait for its HTTP API."""
+        self.write_config()
+        self.process = Process(
+            "Home Assistant",
+            [str(VENVS / "ha/bin/hass"), "-c", str(self.config_dir), "--skip-pip"],
+            self.config_dir / "home-assistant.out",
+        )
+        self.process.start()
+
+        async def http_up() -> bool:
+            async with session.get(f"{self.url}/api/onboarding") as response:
+                return response.status in (200, 401, 404)
+
+        await wait_for(http_up, "Home Assistant's HTTP API", timeout, self.process)
+
+    async def onboard(self, session: aiohttp.ClientSession) -> str:
+        """Create the owner user through the onboarding API and return an access token."""
+        client_id = f"{self.url}/"
+        async with session.post(
+            f"{self.url}/api/onboarding/users",
+            json={
+                "client_id": client_id,
+                "name": "Demo",
+                "username": self.username,
+                "password": self.password,
+                "language": "en",
+            },
+        ) as response:
+            response.raise_for_status()
+            auth_code = (await response.json())["auth_code"]
+        async with session.post(
+            f"{self.url}/auth/token",
+            data={"grant_type": "authorization_code", "code": auth_code, "client_id": client_id},
+        ) as response:
+            response.raise_for_status()
+            self.access_token = (await response.json())["access_token"]
+        for step, body in (
+            ("core_config", {}),
+            ("analytics", {}),
+            ("integration", {"client_id": client_id, "redirect_uri": f"{client_id}?auth_callback=1"}),
+        ):
+            async with session.post(
+                f"{self.url}/api/onboarding/{step}", json=body, headers=self.headers
+            ) as response:
+                response.raise_for_status()
+        return self.access_token
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Authorization header for REST calls."""
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+    async def rest(
+        self, session: aiohttp.ClientSession, method: str, path: str, body: Any = None
+    ) -> Any:
+        """Call HA's REST API and return the decoded JSON (raises with HA's message)."""
+        async with session.request(
+            method, f"{self.url}{path}", json=body, headers=self.headers
+        ) as response:
+            text = await response.text()
+            if response.status >= 400:
+                raise RuntimeError(f"{method} {path}: HTTP {response.status}: {text}")
+            return json.loads(text) if text else None
+
+    async def add_frame(
+        self, session: aiohttp.ClientSession, server: GpuServer, name: str = "Frame"
+    ) -> dict[str, Any]:
+        """Add the integration through the real config flow REST API; return the result."""
+        flow = await self.rest(
+            session, "POST", "/api/config/config_entries/flow", {"handler": "dalle_frame"}
+        )
+        return await self.rest(
+            session,
+            "POST",
+            f"/api/config/config_entries/flow/{flow['flow_id']}",
+            {"name": name, "url": server.url, "token": server.token},
+        )
+
+    async def long_lived_token(self, session: aiohttp.ClientSession, client_name: str) -> str:
+        """Create a long-lived access token over the WebSocket API (for the satellite)."""
+        async with session.ws_connect(f"{self.url}/api/websocket") as ws:
+            await ws.receive_json()  # auth_required
+            await ws.send_json({"type": "auth", "access_token": self.access_token})
+            auth = await ws.receive_json()
+            if auth.get("type") != "auth_ok":
+                raise RuntimeError(f"WebSocket auth failed: {auth}")
+            await ws.send_json(
+                {
+                    "id": 1,
+                    "type": "auth/long_lived_access_token",
+                    "client_name": client_name,
+                    "lifespan": 3650,
+                }
+            )
+            result = await ws.receive_json()
+        if not result.get("success"):
+            raise RuntimeError(f"could not create a long-lived token: {result}")
+        return str(result["result"])
+
+    def stop(self) -> None:
+        """Stop Home Assistant."""
+        if self.process:
+            self.process.stop(timeout=60)
+
+
+def reset_dir(path: Path) -> Path:
+    """Empty `path` (or create it) and return it."""
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    return path
