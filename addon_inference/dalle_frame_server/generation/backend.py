@@ -1,0 +1,76 @@
+"""The seam between the generator and the arithmetic: encode text, decode image tokens, detokenize.
+
+`MinDalleGenerator` (generator.py) tokenizes the prompt, then calls a `GenerationBackend` for
+the three heavy stages. `reference` reproduces stock min-dalle's arithmetic step for step;
+faster backends (`fast`, `int8`) live in their own modules and are chosen by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, Protocol
+
+import torch
+
+if TYPE_CHECKING:
+    from .model_loading import DalleModules
+
+ProgressCallback = Callable[[int, int], None]
+"""Called as progress(step, total) after each decoder step, from the worker thread."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SamplingSettings:
+    """How image tokens are drawn (min-dalle's meaning of each value)."""
+
+    temperature: float = 1.0
+    top_k: int = 128
+    supercondition_factor: float = 16.0
+
+
+class GenerationBackend(Protocol):
+    """The heavy stages of one generation, on one device. Blocking: run in a worker thread."""
+
+    name: str
+    """The backend's name: "reference", "fast", "int8", ..."""
+    exact: bool
+    """Whether images are pixel-identical to stock min-dalle for the same seed."""
+
+    def encode(self, text_tokens: torch.Tensor) -> torch.Tensor:
+        """Encode (2, 64) text tokens (row 0 unconditional, row 1 the prompt)."""
+
+    def decode(
+        self,
+        *,
+        text_tokens: torch.Tensor,
+        encoder_state: torch.Tensor,
+        image_count: int,
+        settings: SamplingSettings,
+        generator: torch.Generator,
+        progress: ProgressCallback | None = None,
+    ) -> torch.Tensor:
+        """Draw (image_count, 256) image tokens, drawing randomness only from `generator`."""
+
+    def detokenize(self, image_tokens: torch.Tensor) -> torch.Tensor:
+        """Turn (image_count, 256) tokens into a float (256*g, 256*g, 3) grid in 0..255."""
+
+
+BACKEND_NAMES: Final = ("reference", "fast", "int8")
+
+
+def make_backend(name: str, modules: DalleModules) -> GenerationBackend:
+    """Return the backend called `name` over loaded modules; ValueError for an unknown name."""
+    if name == "reference":
+        from .reference_backend import ReferenceBackend
+
+        return ReferenceBackend(modules)
+    if name == "fast":
+        from .fast_backend import FastBackend
+
+        return FastBackend(modules)
+    if name == "int8":
+        from .fast_backend import Int8Backend
+
+        return Int8Backend(modules)
+    raise ValueError(f"unknown generation backend {name!r} (choose {', '.join(BACKEND_NAMES)})")
