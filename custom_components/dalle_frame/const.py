@@ -22,7 +22,7 @@ PLATFORMS: Final = [
 
 # Config entry data
 CONF_URL: Final = "url"
-CONF_TOKEN: Final = "token"  # noqa: S105 - the name of the field, not a secret
+CONF_TOKEN: Final = "token"
 CONF_ADDON_UUID: Final = "addon_uuid"
 DEFAULT_NAME: Final = "Frame"
 
@@ -49,3 +49,26 @@ DEFAULT_CAPTION: Final = True
 DEFAULT_AUTO_INTERVAL_MINUTES: Final = 60
 AUTO_SOURCES: Final = ("same_prompt", "new_prompt", "random_mix")
 DEFAULT_AUTO_SOURCE: Final = "random_mix"
+DEFAULT_AUTO_ENABLED: Final = False
+MIN_AUTO_INTERVAL_MINUTES: Final = 1
+MAX_AUTO_INTERVAL_MINUTES: Final = 7 * 24 * 60
+
+# Prompts
+MAX_PROMPT_LENGTH: Final = 255
+MAX_SEED: Final = 2**31 - 1
+MIN_HISTORY_SIZE: Final = 1
+MAX_HISTORY_SIZE: Final = 1000
+
+# Service fields and response keys
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+ATTR_PROMPT: Final = "prompt"
+ATTR_SEED: Final = "seed"
+ATTR_SECONDS: Final = "seconds"
+ATTR_ENTITY_ID: Final = "entity_id"
+
+SERVICE_GENERATE: Final = "generate"
+SERVICE_REGENERATE: Final = "regenerate"
+SERVICE_NEW_PROMPT: Final = "new_prompt"
+
+# Folder under the HA config folder that holds each entry's history
+HISTORY_FOLDER: Final = "dalle_frame"
