@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The demo: GPU server + a real Home Assistant + the Pi satellite, end to end, on this machine.
+# Sets up what it needs first (scripts/setup.sh, idempotent), then runs scripts/demo.py until
+# Ctrl-C. Extra arguments go to demo.py (--help lists them).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+"$root/scripts/setup.sh"
+exec "$root/.venvs/ha/bin/python" "$root/scripts/demo.py" "$@"

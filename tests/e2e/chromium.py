@@ -1,0 +1,151 @@
+"""Headless Chromium (Debian's package) driven over the DevTools protocol with aiohttp.
+
+Just enough of the protocol for the dashboard check: open a page with HA's login tokens
+already in localStorage, record the HTTP responses the page receives, take a screenshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import itertools
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+CHROMIUM = "/usr/bin/chromium"
+
+# Without the background-networking flags Chromium tries Google's hosts, which this machine's
+# closed network refuses many times a second.
+_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,1000",
+    "--remote-debugging-port=0",
+)
+
+
+@dataclass
+class Response:
+    """One HTTP response the page received."""
+
+    url: str
+    status: int
+
+
+@dataclass
+class Page:
+    """A browser tab: send DevTools commands, collect responses."""
+
+    ws: aiohttp.ClientWebSocketResponse
+    responses: list[Response] = field(default_factory=list)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _pending: dict[int, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
+    _reader: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start reading DevTools messages."""
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        async for message in self.ws:
+            data = json.loads(message.data)
+            if "id" in data and data["id"] in self._pending:
+                self._pending.pop(data["id"]).set_result(data)
+            elif data.get("method") == "Network.responseReceived":
+                response = data["params"]["response"]
+                self.responses.append(Response(response["url"], int(response["status"])))
+
+    async def send(self, method: str, **params: Any) -> dict[str, Any]:
+        """Run one DevTools command and return its result (raises on a protocol error)."""
+        message_id = next(self._ids)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[message_id] = future
+        await self.ws.send_json({"id": message_id, "method": method, "params": params})
+        reply = await asyncio.wait_for(future, 60)
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error']}")
+        return dict(reply.get("result", {}))
+
+    async def wait_for_responses(
+        self, fragments: list[str], timeout: float
+    ) -> dict[str, Response]:
+        """Wait until a response whose URL contains each fragment arrived; return them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = {
+                fragment: response
+                for fragment in fragments
+                for response in self.responses
+                if fragment in response.url
+            }
+            if len(found) == len(fragments):
+                return found
+            if time.monotonic() > deadline:
+                seen = "\n".join(f"{r.status} {r.url}" for r in self.responses[-30:])
+                raise TimeoutError(f"no response for {set(fragments) - set(found)}; seen:\n{seen}")
+            await asyncio.sleep(0.25)
+
+    async def screenshot(self, path: Path) -> Path:
+        """Save a PNG screenshot of the page."""
+        result = await self.send("Page.captureScreenshot", format="png")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(result["data"]))
+        return path
+
+
+@contextlib.asynccontextmanager
+async def open_page(session: aiohttp.ClientSession) -> AsyncIterator[Page]:
+    """Start a fresh headless Chromium and yield its first tab, ready for commands."""
+    profile = Path(tempfile.mkdtemp(prefix="dalle-frame-chromium-"))
+    process = subprocess.Popen(  # noqa: S603 - a fixed path and our own flags
+        [CHROMIUM, *_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        port = await _devtools_port(profile, process)
+        async with session.get(f"http://127.0.0.1:{port}/json/list") as response:
+            targets = await response.json()
+        url = next(t["webSocketDebuggerUrl"] for t in targets if t["type"] == "page")
+        async with session.ws_connect(url, max_msg_size=0) as ws:
+            page = Page(ws)
+            page.start()
+            await page.send("Network.enable")
+            await page.send("Page.enable")
+            yield page
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+async def _devtools_port(profile: Path, process: subprocess.Popen[bytes]) -> int:
+    """Read the DevTools port Chromium picked from the file it writes into its profile."""
+    port_file = profile / "DevToolsActivePort"
+    for _ in range(300):
+        if process.poll() is not None:
+            raise RuntimeError(f"Chromium exited with status {process.returncode}")
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            return int(port_file.read_text().splitlines()[0])
+        await asyncio.sleep(0.1)
+    raise TimeoutError("Chromium did not open its DevTools port in 30 s")
