@@ -1,0 +1,92 @@
+"""`MinDalleGenerator`: a prompt and a seed in, a PIL image out, through a `GenerationBackend`."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .backend import GenerationBackend, SamplingSettings
+from .base import GenerationRequest, ProgressCallback, TextToImage
+from .model_loading import DalleModules
+from .model_shapes import TEXT_TOKEN_COUNT
+from .reference_backend import PAD_TOKEN
+
+_LOGGER = logging.getLogger(__name__)
+
+MAX_SEED = 2**63 - 1
+"""Largest seed a request may carry (a signed 64-bit integer, which every client can send)."""
+
+
+class MinDalleGenerator(TextToImage):
+    """min-dalle's tokenizer and networks, generating with the chosen backend.
+
+    Tokenizes exactly as stock `MinDalle.generate_raw_image_stream` does (at most 64 tokens,
+    row 0 the unconditional `<s> </s>` prompt, row 1 the prompt, padding 1), then lets the
+    backend encode, decode and detokenize. Randomness comes only from a `torch.Generator`
+    seeded with the request's seed, so the same request gives the same pixels.
+    """
+
+    def __init__(
+        self,
+        modules: DalleModules,
+        backend: GenerationBackend,
+        *,
+        model_name: str,
+        device: torch.device,
+        dtype: torch.dtype,
+    ) -> None:
+        self._modules = modules
+        self.backend = backend
+        self.model_name = model_name
+        self.torch_device = device
+        self.device = str(device)
+        self.dtype = str(dtype).removeprefix("torch.")
+
+    def text_tokens(self, prompt: str) -> torch.Tensor:
+        """Return the (2, 64) token rows min-dalle feeds its encoder for `prompt`."""
+        tokens = self._modules.tokenizer.tokenize(prompt)
+        # As stock: the prompt is cut to 64 tokens, and row 0 takes the first and last of them.
+        tokens = tokens[:TEXT_TOKEN_COUNT]
+        rows = np.full((2, TEXT_TOKEN_COUNT), PAD_TOKEN, dtype=np.int32)
+        rows[0, :2] = [tokens[0], tokens[-1]]
+        rows[1, : len(tokens)] = tokens
+        return torch.tensor(rows, dtype=torch.long, device=self.torch_device)
+
+    def generate(
+        self, request: GenerationRequest, progress: ProgressCallback | None = None
+    ) -> Image.Image:
+        """Return the RGB image (256*grid_size square) for `request`; blocking."""
+        if not 0 <= request.seed <= MAX_SEED:
+            raise ValueError(f"seed must be 0..{MAX_SEED}, not {request.seed}")
+        started = time.monotonic()
+        with torch.inference_mode():
+            text_tokens = self.text_tokens(request.prompt)
+            encoder_state = self.backend.encode(text_tokens)
+            generator = torch.Generator(device=self.torch_device).manual_seed(request.seed)
+            image_tokens = self.backend.decode(
+                text_tokens=text_tokens,
+                encoder_state=encoder_state,
+                image_count=request.grid_size**2,
+                settings=SamplingSettings(
+                    temperature=request.temperature,
+                    top_k=request.top_k,
+                    supercondition_factor=request.supercondition_factor,
+                ),
+                generator=generator,
+                progress=progress,
+            )
+            grid = self.backend.detokenize(image_tokens)
+            pixels = grid.to(torch.uint8).to("cpu").numpy()
+        _LOGGER.debug(
+            "Generated %dx%d (seed %d, %s backend) in %.2f s",
+            request.grid_size,
+            request.grid_size,
+            request.seed,
+            self.backend.name,
+            time.monotonic() - started,
+        )
+        return Image.fromarray(pixels)
