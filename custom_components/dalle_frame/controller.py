@@ -1,16 +1,60 @@
 """The frame's state machine: generation, status, progress, auto mode and the current art.
 
-INTERFACE SKELETON written by the lead so entity and core work can proceed in parallel.
-The core helper (H3a) fills in the bodies; the public names and signatures below are the
-contract the entity platforms (H3c) code against. Extend it, do not rename.
+Entities read the controller's attributes and call its methods; services call the same
+methods. One generation runs per frame at a time: a second request waits for the first
+(an asyncio.Lock), and an auto mode tick that finds a generation running is skipped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any, TypeVar
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.util import dt as dt_util
+from PIL import Image
+
+from . import issues
+from .api import DalleFrameClient
+from .auto_mode import AutoModeScheduler
+from .const import AUTO_SOURCES, CONF_HISTORY_SIZE, DEFAULT_HISTORY_SIZE, DOMAIN, LOGGER
+from .coordinator import DalleFrameHealthCoordinator
+from .data import DalleFrameConfigEntry
+from .errors import (
+    CannotConnectError,
+    DalleFrameError,
+    FrameUnloadedError,
+    GenerationTimeoutError,
+    InvalidAuthError,
+    InvalidResponseError,
+    ServerBusyError,
+    ServerLoadingError,
+    ShowingHistoryError,
+)
+from .frame_options import frame_settings, render_options
+from .history import FrameHistory
+from .models import Art, GenerationResult
+from .prompts import PromptList
+from .render import render_frame
+from .state_store import FrameRenderRecord, FrameStateStore, SavedState
+
+__all__ = ["Art", "FrameController", "FrameStatus", "GenerationResult"]
+
+_T = TypeVar("_T")
+
+# Errors after which "new prompt" shows a picture from the history instead of nothing.
+_SERVER_DOWN_ERRORS = (
+    CannotConnectError,
+    GenerationTimeoutError,
+    ServerBusyError,
+    ServerLoadingError,
+)
+# Progress is pushed to the Status sensor in steps of this many percent.
+_PROGRESS_STEP = 5
 
 
 class FrameStatus(StrEnum):
@@ -21,26 +65,6 @@ class FrameStatus(StrEnum):
     ERROR = "error"
 
 
-@dataclass(frozen=True, kw_only=True)
-class Art:
-    """One generated picture and what made it."""
-
-    png: bytes
-    prompt: str
-    seed: int
-    seconds: float
-    created: datetime
-
-
-@dataclass(frozen=True, kw_only=True)
-class GenerationResult:
-    """What the services return (plus the Art image entity's id)."""
-
-    prompt: str
-    seed: int
-    seconds: float
-
-
 class FrameController:
     """Owns one frame's state; entities read it and call its methods.
 
@@ -48,43 +72,433 @@ class FrameController:
       art: Art | None                 the current art (restored from history at start-up)
       frame_png: bytes | None         the art rendered for the panel (palette PNG)
       frame_updated: datetime | None  when frame_png last changed
-      prompt: str                     the current prompt ("" before the first art)
+      prompt: str | None              the current prompt (None before the first one)
       status: FrameStatus
       progress: int | None            0-100 while generating, else None
       last_error: str | None          the reason of the last failure, for the Status sensor
       last_seconds: float | None      seconds of the last generation
-      available: bool                 False while the GPU server is unreachable
-      auto_enabled: bool
-      auto_interval_minutes: int
-      auto_source: str                one of const.AUTO_SOURCES
+      history_count: int              pictures in the history folder
+      available (property)            False while the GPU server is unreachable
+      auto_enabled, auto_interval_minutes, auto_source, next_auto_run (properties)
     """
 
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: DalleFrameConfigEntry,
+        *,
+        client: DalleFrameClient,
+        coordinator: DalleFrameHealthCoordinator,
+        history: FrameHistory,
+        state_store: FrameStateStore,
+        prompts: PromptList,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._hass = hass
+        self._entry = entry
+        self._client = client
+        self._coordinator = coordinator
+        self._history = history
+        self._store = state_store
+        self.prompts = prompts
+        self._rng = rng or random.Random()
+        self._lock = asyncio.Lock()
+        self._listeners: list[Callable[[], None]] = []
+        self._unsub_health: CALLBACK_TYPE | None = None
+        self._auto = AutoModeScheduler(hass, self._async_auto_tick, self._async_auto_changed)
+        self._stopped = False
+        self._server_down = False
+        self._history_broken = False
+        self._frame_record: FrameRenderRecord | None = None
+        self.art: Art | None = None
+        self.frame_png: bytes | None = None
+        self.frame_updated: datetime | None = None
+        self.prompt: str | None = None
+        self.status = FrameStatus.IDLE
+        self.progress: int | None = None
+        self.last_error: str | None = None
+        self.last_seconds: float | None = None
+        self.history_count = 0
+        self.auto_source = AUTO_SOURCES[-1]
+
+    # -- state the entities read -------------------------------------------------------------
+
+    @property
+    def available(self) -> bool:
+        """Whether the GPU server answered the last health check or request."""
+        return self._coordinator.last_update_success
+
+    @property
+    def auto_enabled(self) -> bool:
+        """Whether auto mode is on."""
+        return self._auto.enabled
+
+    @property
+    def auto_interval_minutes(self) -> int:
+        """Minutes between automatic generations."""
+        return int(self._auto.interval.total_seconds() // 60)
+
+    @property
+    def next_auto_run(self) -> datetime | None:
+        """When auto mode fires next (None while off)."""
+        return self._auto.next_run
+
+    @property
+    def history_folder(self) -> str:
+        """The folder that keeps this frame's pictures."""
+        return str(self._history.folder)
+
+    @property
+    def _history_size(self) -> int:
+        """How many pictures the history keeps."""
+        return int(self._entry.options.get(CONF_HISTORY_SIZE, DEFAULT_HISTORY_SIZE))
+
+    @callback
     def async_add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call `listener` (in the event loop) after every state change; return an unsubscribe."""
-        raise NotImplementedError
+        self._listeners.append(listener)
+
+        @callback
+        def remove() -> None:
+            self._listeners.remove(listener)
+
+        return remove
+
+    @callback
+    def _async_notify(self) -> None:
+        """Tell every listener that the state changed."""
+        for listener in list(self._listeners):
+            listener()
+
+    @callback
+    def _async_persist(self) -> None:
+        """Save the remembered state a moment from now."""
+        self._store.async_schedule_save(self._saved_state())
+
+    def _saved_state(self) -> SavedState:
+        """Return the state to remember across restarts."""
+        return SavedState(
+            prompt=self.prompt,
+            auto_enabled=self.auto_enabled,
+            auto_interval_minutes=self.auto_interval_minutes,
+            auto_source=self.auto_source,
+            next_auto_run=self.next_auto_run,
+            frame=self._frame_record,
+        )
+
+    # -- start and stop ----------------------------------------------------------------------
+
+    async def async_start(self) -> None:
+        """Restore the saved state and the newest picture, then start auto mode."""
+        saved = await self._store.async_load()
+        self.prompt = saved.prompt
+        self.auto_source = saved.auto_source
+        art, self.history_count = await self._hass.async_add_executor_job(self._read_history)
+        if art is not None:
+            self.art = art
+            self.last_seconds = art.seconds
+            self.prompt = self.prompt or art.prompt
+            await self._async_restore_frame(art, saved.frame)
+        self._auto.async_start(
+            saved.auto_enabled, timedelta(minutes=saved.auto_interval_minutes), saved.next_auto_run
+        )
+        self._unsub_health = self._coordinator.async_add_listener(self._async_health_changed)
+        self._async_persist()
+
+    def _read_history(self) -> tuple[Art | None, int]:
+        """Read the newest picture and count the pictures (blocking)."""
+        try:
+            return self._history.newest_art(), len(self._history.items())
+        except OSError as err:
+            LOGGER.warning("Cannot read the history folder %s: %s", self._history.folder, err)
+            return None, 0
+
+    async def _async_restore_frame(self, art: Art, record: FrameRenderRecord | None) -> None:
+        """Render the restored art, keeping its time stamp when nothing changed since."""
+        try:
+            frame_png = await self._async_render(art)
+        except InvalidResponseError as err:
+            LOGGER.warning("The newest picture in the history cannot be shown: %s", err)
+            return
+        settings = frame_settings(self._entry.options)
+        unchanged = record is not None and record.art_id == art.item_id
+        unchanged = unchanged and record is not None and record.options == settings
+        updated = record.updated if unchanged and record is not None else dt_util.utcnow()
+        self._set_frame(art, frame_png, settings, updated)
+
+    async def async_stop(self) -> None:
+        """Stop auto mode and health tracking, end a running generation, save the state."""
+        self._stopped = True
+        self._auto.async_stop()
+        if self._unsub_health is not None:
+            self._unsub_health()
+            self._unsub_health = None
+        self._listeners.clear()
+        await self._store.async_flush(self._saved_state())
+
+    # -- generation --------------------------------------------------------------------------
 
     async def async_generate(
         self, prompt: str | None = None, seed: int | None = None
     ) -> GenerationResult:
         """Generate art (prompt None: a new prompt from the list); raises HomeAssistantError."""
-        raise NotImplementedError
+        if prompt is None:
+            return await self.async_new_prompt()
+        return await self._async_exclusive(lambda: self._async_generate_locked(prompt, seed))
 
     async def async_regenerate(self) -> GenerationResult:
-        """Generate again with the current prompt and a new seed."""
-        raise NotImplementedError
+        """Generate again with the current prompt and a new seed (a new prompt if none yet)."""
+        return await self._async_exclusive(self._async_regenerate_locked)
 
     async def async_new_prompt(self) -> GenerationResult:
         """Generate with a new prompt from the list (history picture when the server is down)."""
-        raise NotImplementedError
+        return await self._async_exclusive(self._async_new_prompt_locked)
+
+    async def _async_exclusive(self, job: Callable[[], Awaitable[_T]]) -> _T:
+        """Run `job` when no other generation of this frame runs; unloading cancels it."""
+        async with self._lock:
+            if self._stopped:
+                raise FrameUnloadedError()
+            task = self._entry.async_create_background_task(
+                self._hass, job(), f"{DOMAIN} generation for {self._entry.title}"
+            )
+            try:
+                return await task
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if task.cancelled() and current is not None and not current.cancelling():
+                    raise FrameUnloadedError() from None
+                raise
+
+    async def _async_regenerate_locked(self) -> GenerationResult:
+        """Regenerate, inside the lock."""
+        if not self.prompt:
+            return await self._async_new_prompt_locked()
+        return await self._async_generate_locked(self.prompt, None)
+
+    async def _async_new_prompt_locked(self) -> GenerationResult:
+        """Generate with a new prompt; show a history picture if the server is down."""
+        prompt = self.prompts.random_prompt(self._rng, avoid=self.prompt)
+        try:
+            return await self._async_generate_locked(prompt, None)
+        except _SERVER_DOWN_ERRORS as err:
+            if not await self._async_show_history_picture():
+                raise
+            error = ShowingHistoryError(reason=str(err))
+            self.last_error = str(error)
+            self._async_notify()
+            raise error from err
+
+    async def _async_generate_locked(self, prompt: str, seed: int | None) -> GenerationResult:
+        """Generate, render, keep and show one picture; the status never stays generating."""
+        LOGGER.debug("Generating %r (seed %s) for %s", prompt, seed, self._entry.title)
+        self.prompt = prompt
+        self.status = FrameStatus.GENERATING
+        self.progress = 0
+        self._async_notify()
+        self._async_persist()
+        try:
+            image = await self._client.async_generate(prompt, seed, self._async_progress)
+            art = Art(
+                png=image.png,
+                prompt=prompt,
+                seed=image.seed,
+                seconds=image.seconds,
+                created=dt_util.utcnow(),
+            )
+            frame_png = await self._async_render(art)
+        except DalleFrameError as err:
+            self._async_fail(err)
+            raise
+        except BaseException:
+            self.status = FrameStatus.IDLE
+            self.progress = None
+            self._async_notify()
+            raise
+        await self._async_keep_in_history(art)
+        self.last_seconds = art.seconds
+        self.status = FrameStatus.IDLE
+        self.progress = None
+        self.last_error = None
+        self._set_frame(art, frame_png, frame_settings(self._entry.options), dt_util.utcnow())
+        self._async_notify()
+        self._async_persist()
+        LOGGER.debug("Generated %r (seed %s) in %.1f s", prompt, art.seed, art.seconds)
+        return GenerationResult(prompt=prompt, seed=art.seed, seconds=art.seconds)
+
+    @callback
+    def _async_progress(self, step: int, total: int) -> None:
+        """Stream callback: show progress in steps of 5 %."""
+        percent = max(0, min(100, step * 100 // total))
+        shown = self.progress or 0
+        crossed = percent // _PROGRESS_STEP != shown // _PROGRESS_STEP or percent == 100
+        if crossed and percent != self.progress:
+            self.progress = percent
+            self._async_notify()
+
+    @callback
+    def _async_fail(self, err: DalleFrameError) -> None:
+        """Record a failed generation; a lost server also makes the entities unavailable."""
+        LOGGER.warning("Generation for %s failed: %s", self._entry.title, err)
+        self.status = FrameStatus.ERROR
+        self.progress = None
+        self.last_error = str(err)
+        if isinstance(err, CannotConnectError):
+            self._coordinator.async_set_update_error(err)
+        elif isinstance(err, InvalidAuthError):
+            self._entry.async_start_reauth(self._hass)
+        self._async_notify()
+
+    async def _async_render(self, art: Art) -> bytes:
+        """Render `art` for the panel (in the executor); a broken image is the server's fault."""
+        options = render_options(frame_settings(self._entry.options), art.prompt)
+        try:
+            return await self._hass.async_add_executor_job(render_frame, art.png, options)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+            raise InvalidResponseError(reason=f"the image cannot be decoded: {err}") from err
+
+    @callback
+    def _set_frame(
+        self, art: Art, frame_png: bytes, settings: dict[str, Any], updated: datetime
+    ) -> None:
+        """Show `art` and its rendered frame."""
+        self.art = art
+        self.frame_png = frame_png
+        self.frame_updated = updated
+        self._frame_record = FrameRenderRecord(
+            art_id=art.item_id, options=settings, updated=updated
+        )
+
+    async def _async_keep_in_history(self, art: Art) -> None:
+        """Save the picture in the history; a failure raises a repair issue, nothing else."""
+        try:
+            self.history_count = await self._hass.async_add_executor_job(
+                self._history.save, art, self._history_size
+            )
+        except OSError as err:
+            LOGGER.error(
+                "Cannot keep the new picture in the history folder %s: %s",
+                self._history.folder,
+                err,
+            )
+            self._history_broken = True
+            issues.async_report_history_unwritable(
+                self._hass, self._entry.entry_id, self._entry.title, self.history_folder, str(err)
+            )
+        else:
+            if self._history_broken:
+                self._history_broken = False
+                issues.async_clear(
+                    self._hass, issues.ISSUE_HISTORY_UNWRITABLE, self._entry.entry_id
+                )
+
+    async def _async_show_history_picture(self) -> bool:
+        """Show a random other picture from the history; return whether one was shown."""
+        current = self.art.item_id if self.art else None
+        try:
+            items = await self._hass.async_add_executor_job(self._history.items)
+            candidates = [item for item in items if item.item_id != current]
+            if not candidates:
+                return False
+            art = await self._hass.async_add_executor_job(
+                self._history.load_art, self._rng.choice(candidates)
+            )
+            frame_png = await self._async_render(art)
+        except (OSError, InvalidResponseError) as err:
+            LOGGER.warning("Cannot show a picture from the history: %s", err)
+            return False
+        self.prompt = art.prompt
+        self._set_frame(art, frame_png, frame_settings(self._entry.options), dt_util.utcnow())
+        self._async_notify()
+        self._async_persist()
+        return True
+
+    # -- server health -----------------------------------------------------------------------
+
+    @callback
+    def _async_health_changed(self) -> None:
+        """Coordinator listener: reflect a lost or returned server in the status."""
+        if not self.available:
+            self._server_down = True
+            if self.status is not FrameStatus.GENERATING:
+                self.status = FrameStatus.ERROR
+                self.last_error = str(self._coordinator.last_exception)
+        elif self._server_down:
+            self._server_down = False
+            LOGGER.info("The GPU server of %s is back", self._entry.title)
+            if self.status is FrameStatus.ERROR:
+                self.status = FrameStatus.IDLE
+        self._async_notify()
+
+    # -- options -----------------------------------------------------------------------------
+
+    async def async_apply_options(self, prompts: PromptList) -> None:
+        """Use changed options: new prompt list, history size, and re-render the frame."""
+        self.prompts = prompts
+        try:
+            await self._hass.async_add_executor_job(self._history.prune, self._history_size)
+            self.history_count = min(self.history_count, self._history_size)
+        except OSError as err:
+            LOGGER.warning("Cannot prune the history folder %s: %s", self._history.folder, err)
+        settings = frame_settings(self._entry.options)
+        art = self.art
+        if art is None or (self._frame_record and self._frame_record.options == settings):
+            return
+        try:
+            frame_png = await self._async_render(art)
+        except InvalidResponseError as err:
+            LOGGER.warning("Cannot render the frame again: %s", err)
+            return
+        if self.art is art:
+            self._set_frame(art, frame_png, settings, dt_util.utcnow())
+            self._async_notify()
+            self._async_persist()
+
+    # -- auto mode ---------------------------------------------------------------------------
 
     async def async_set_auto_enabled(self, enabled: bool) -> None:
-        """Turn auto mode on or off (the switch, also restored at start-up)."""
-        raise NotImplementedError
+        """Turn auto mode on or off (the switch)."""
+        self._auto.async_set_enabled(enabled)
 
     async def async_set_auto_interval(self, minutes: int) -> None:
         """Set minutes between automatic generations (the number entity)."""
-        raise NotImplementedError
+        self._auto.async_set_interval(timedelta(minutes=minutes))
 
     async def async_set_auto_source(self, source: str) -> None:
         """Set where automatic prompts come from (the select entity)."""
-        raise NotImplementedError
+        if source not in AUTO_SOURCES:
+            raise ValueError(f"unknown auto source {source!r}")
+        self.auto_source = source
+        self._async_notify()
+        self._async_persist()
+
+    @callback
+    def _async_auto_changed(self) -> None:
+        """Scheduler listener: its state changed."""
+        self._async_notify()
+        self._async_persist()
+
+    @callback
+    def _async_auto_tick(self) -> None:
+        """Scheduler tick: generate unless a generation is running."""
+        if self._lock.locked():
+            LOGGER.debug("Auto mode skips a tick: %s is generating", self._entry.title)
+            return
+        self._entry.async_create_background_task(
+            self._hass, self._async_auto_generate(), f"{DOMAIN} auto mode for {self._entry.title}"
+        )
+
+    async def _async_auto_generate(self) -> None:
+        """One automatic generation, from the configured source."""
+        if self._lock.locked():
+            return
+        source = self.auto_source
+        if source == "random_mix":
+            source = self._rng.choice(("same_prompt", "new_prompt"))
+        try:
+            if source == "same_prompt":
+                await self.async_regenerate()
+            else:
+                await self.async_new_prompt()
+        except DalleFrameError as err:
+            LOGGER.warning("Automatic generation for %s failed: %s", self._entry.title, err)

@@ -66,3 +66,15 @@ class GenerationTimeoutError(DalleFrameError):
     """The GPU server stopped answering during a generation (placeholder: seconds)."""
 
     translation_key_name = "generation_timeout"
+
+
+class ShowingHistoryError(DalleFrameError):
+    """No new picture could be made, so one from the history is shown (placeholder: reason)."""
+
+    translation_key_name = "showing_history"
+
+
+class FrameUnloadedError(DalleFrameError):
+    """The frame was unloaded (removed, reloaded or HA stopping) before the request finished."""
+
+    translation_key_name = "frame_unloaded"
