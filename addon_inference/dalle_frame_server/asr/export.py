@@ -1,0 +1,153 @@
+"""Export a Hugging Face wav2vec2 CTC checkpoint to ONNX plus its vocabulary, for the server.
+
+Run once where the internet is reachable (it downloads the checkpoint), e.g.
+
+    python -m dalle_frame_server.asr.export --checkpoint facebook/wav2vec2-large-960h-lv60-self
+        --out <models-dir>/asr/wav2vec2-large-960h-lv60-self
+
+The result is a folder with `model.onnx` (input `input_values` (batch, samples) of normalized
+16 kHz audio, output `logits` (batch, frames, vocabulary)), `vocab.json` and `asr_model.json`.
+The server's `test` ASR model is a tiny random `Wav2Vec2ForCTC` exported by the same function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+import torch
+
+from .base import ASR_SAMPLE_RATE
+from .model_folder import (
+    DEFAULT_ASR_CHECKPOINT,
+    FORMAT_VERSION,
+    AsrModelFolder,
+)
+
+if TYPE_CHECKING:
+    from torch import nn
+
+_LOGGER = logging.getLogger(__name__)
+
+OPSET: Final = 17
+CHECK_TOLERANCE: Final = 1e-3
+"""Largest difference allowed between ONNX Runtime's and PyTorch's logits on the check clip."""
+
+
+def export_ctc_model(
+    model: nn.Module, vocab: dict[str, int], out_dir: Path, *, source: str
+) -> AsrModelFolder:
+    """Export a `Wav2Vec2ForCTC`-like model (input_values -> logits) and its vocabulary.
+
+    Writes into `<out_dir>.part/` and renames it to `out_dir` when every file is written and
+    ONNX Runtime's logits match PyTorch's on a check clip; an existing `out_dir` is replaced.
+    """
+    started = time.monotonic()
+    staging = out_dir.with_name(out_dir.name + ".part")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    folder = AsrModelFolder(staging)
+    model = model.eval()
+    check_clip = torch.from_numpy(_check_clip())
+    with torch.no_grad(), warnings.catch_warnings():
+        # The TorchScript exporter is deprecated in favour of torch.export, but it exports
+        # wav2vec2 in a fraction of a second with dynamic batch and length axes, as one file.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            (check_clip,),
+            str(folder.model),
+            input_names=["input_values"],
+            output_names=["logits"],
+            dynamic_axes={
+                "input_values": {0: "batch", 1: "samples"},
+                "logits": {0: "batch", 1: "frames"},
+            },
+            opset_version=OPSET,
+            dynamo=False,
+        )
+        expected = model(check_clip).logits.numpy()
+    _check_onnx(folder, check_clip.numpy(), expected)
+    folder.vocab.write_text(json.dumps(vocab, ensure_ascii=False, indent=1) + "\n", "utf8")
+    metadata = {
+        "format_version": FORMAT_VERSION,
+        "source": source,
+        "sample_rate": ASR_SAMPLE_RATE,
+        "vocab_size": len(vocab),
+        "torch": torch.__version__,
+    }
+    folder.metadata.write_text(json.dumps(metadata, indent=2) + "\n", "utf8")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    staging.replace(out_dir)
+    _LOGGER.info("Exported %s to %s in %.1f s", source, out_dir, time.monotonic() - started)
+    return AsrModelFolder(out_dir)
+
+
+def export_checkpoint(checkpoint: str, out_dir: Path) -> AsrModelFolder:
+    """Download a Hugging Face wav2vec2 CTC checkpoint and export it (needs the internet)."""
+    from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
+
+    _LOGGER.info("Loading %s (downloaded on first use)", checkpoint)
+    model = Wav2Vec2ForCTC.from_pretrained(checkpoint)
+    vocab = Wav2Vec2CTCTokenizer.from_pretrained(checkpoint).get_vocab()
+    return export_ctc_model(model, dict(vocab), out_dir, source=checkpoint)
+
+
+def _check_clip() -> np.ndarray:
+    """Return one second of deterministic, normalized noise shaped (1, samples)."""
+    noise = np.random.default_rng(0).standard_normal(ASR_SAMPLE_RATE).astype(np.float32)
+    return noise[None, :]
+
+
+def _check_onnx(folder: AsrModelFolder, clip: np.ndarray, expected: np.ndarray) -> None:
+    """Run the exported graph in ONNX Runtime and compare with PyTorch's logits."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(folder.model), providers=["CPUExecutionProvider"])
+    (logits,) = session.run(["logits"], {"input_values": clip})
+    difference = float(np.abs(logits - expected).max())
+    if difference > CHECK_TOLERANCE:
+        raise RuntimeError(
+            f"the exported model's logits differ from PyTorch's by {difference:.2g} "
+            f"(more than {CHECK_TOLERANCE}); the export is broken"
+        )
+    _LOGGER.debug("ONNX check passed (largest difference %.2g)", difference)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: export a checkpoint into a models folder."""
+    parser = argparse.ArgumentParser(
+        prog="python -m dalle_frame_server.asr.export",
+        description="Export a Hugging Face wav2vec2 CTC checkpoint to ONNX for dalle_frame_server.",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        default=DEFAULT_ASR_CHECKPOINT,
+        help=f"Hugging Face model id or local folder (default {DEFAULT_ASR_CHECKPOINT})",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="folder to write, e.g. <models-dir>/asr/wav2vec2-large-960h-lv60-self",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        export_checkpoint(args.checkpoint, args.out)
+    except (OSError, RuntimeError, ValueError) as error:
+        _LOGGER.error("Export failed: %s", error)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

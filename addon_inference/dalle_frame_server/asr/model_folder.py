@@ -1,0 +1,61 @@
+"""Where an exported ASR model lives: `<models-dir>/asr/<name>/` (graph, vocabulary, metadata)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+ASR_FOLDER: Final = "asr"
+MODEL_FILE: Final = "model.onnx"
+VOCAB_FILE: Final = "vocab.json"
+METADATA_FILE: Final = "asr_model.json"
+"""Written last by the exporter: a folder without it is incomplete."""
+
+FORMAT_VERSION: Final = 1
+DEFAULT_ASR_CHECKPOINT: Final = "facebook/wav2vec2-large-960h-lv60-self"
+DEFAULT_ASR_MODEL: Final = "wav2vec2-large-960h-lv60-self"
+"""The folder name the default checkpoint is exported to (its name without the owner)."""
+
+
+@dataclass(frozen=True)
+class AsrModelFolder:
+    """Where one exported model's files are."""
+
+    root: Path
+
+    @property
+    def model(self) -> Path:
+        """The ONNX graph: input `input_values` (batch, samples), output `logits`."""
+        return self.root / MODEL_FILE
+
+    @property
+    def vocab(self) -> Path:
+        """The CTC vocabulary ({token: id})."""
+        return self.root / VOCAB_FILE
+
+    @property
+    def metadata(self) -> Path:
+        """What was exported, from which checkpoint, in which format version."""
+        return self.root / METADATA_FILE
+
+    def read_metadata(self) -> dict[str, object] | None:
+        """Return the metadata, or None when the folder is incomplete or unreadable."""
+        try:
+            metadata = json.loads(self.metadata.read_text(encoding="utf8"))
+        except (OSError, ValueError):
+            return None
+        return metadata if isinstance(metadata, dict) else None
+
+    def is_complete(self) -> bool:
+        """Whether all three files are there (the exporter writes the metadata last)."""
+        return self.model.is_file() and self.vocab.is_file() and self.read_metadata() is not None
+
+
+def asr_model_folder(models_dir: Path, name: str) -> AsrModelFolder:
+    """Return the folder of the ASR model called `name` (a folder name, or a path to one)."""
+    candidate = Path(name)
+    if candidate.is_absolute() or name.startswith("."):
+        return AsrModelFolder(candidate)
+    return AsrModelFolder(models_dir / ASR_FOLDER / name)

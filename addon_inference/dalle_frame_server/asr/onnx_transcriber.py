@@ -1,0 +1,70 @@
+"""`OnnxCtcTranscriber`: a wav2vec2 CTC model exported to ONNX, run in ONNX Runtime."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import onnxruntime
+
+from ..errors import ModelNotAvailableError
+from .base import Transcriber
+from .ctc import CtcVocabulary
+from .model_folder import AsrModelFolder
+from .wav_audio import normalize_for_wav2vec2
+
+_LOGGER = logging.getLogger(__name__)
+
+_CUDA: str = "CUDAExecutionProvider"
+_CPU: str = "CPUExecutionProvider"
+
+
+class OnnxCtcTranscriber(Transcriber):
+    """Normalizes audio as wav2vec2 expects, runs the graph, decodes greedily."""
+
+    def __init__(
+        self,
+        folder: AsrModelFolder,
+        *,
+        model_name: str,
+        use_cuda: bool,
+        threads: int | None = None,
+    ) -> None:
+        if not folder.is_complete():
+            raise ModelNotAvailableError(
+                f"the ASR model in {folder.root} is missing or incomplete; export it with "
+                "python -m dalle_frame_server.asr.export --out " + str(folder.root)
+            )
+        self.model_name = model_name
+        self.vocabulary = CtcVocabulary.from_file(folder.vocab)
+        options = onnxruntime.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        providers = [_CPU]
+        if use_cuda and _CUDA in onnxruntime.get_available_providers():
+            providers = [_CUDA, _CPU]
+        elif use_cuda:
+            _LOGGER.warning(
+                "ONNX Runtime has no CUDA provider here (install onnxruntime-gpu); ASR runs on CPU"
+            )
+        try:
+            self._session = onnxruntime.InferenceSession(
+                str(folder.model), options, providers=providers
+            )
+        except Exception as error:  # onnxruntime raises its own exception types
+            raise ModelNotAvailableError(
+                f"ONNX Runtime cannot load {folder.model} ({error}); export the model again"
+            ) from error
+        inputs = [node.name for node in self._session.get_inputs()]
+        if inputs != ["input_values"]:
+            raise ModelNotAvailableError(
+                f"{folder.model} takes {inputs}, not ['input_values']: not a wav2vec2 CTC export"
+            )
+        self.provider = self._session.get_providers()[0]
+        _LOGGER.info("ASR model %s loaded (%s)", model_name, self.provider)
+
+    def transcribe(self, samples: np.ndarray) -> str:
+        """Return the text (lower case) of float32 mono 16 kHz samples in -1..1; blocking."""
+        batch = normalize_for_wav2vec2(samples)[None, :]
+        (logits,) = self._session.run(["logits"], {"input_values": batch})
+        return self.vocabulary.decode_greedy(logits[0])
