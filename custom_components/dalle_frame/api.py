@@ -118,7 +118,9 @@ class DalleFrameClient:
                 headers=self._auth_headers,
                 timeout=AUTH_CHECK_TIMEOUT,
             ) as response:
-                if response.status in (400, 422):
+                # 400: the token passed and the empty prompt was refused; 429 and 503: the
+                # token passed and the server is busy or still loading.
+                if response.status in (400, 422, 429, 503):
                     return
                 raise await _error_from_response(response)
         except (aiohttp.ClientError, TimeoutError) as err:

@@ -38,12 +38,14 @@ CONF_FIT: Final = "fit"
 CONF_DITHER: Final = "dither"
 CONF_SATURATION: Final = "saturation"
 CONF_CAPTION: Final = "caption"
+CONF_BACKGROUND: Final = "background"
 DEFAULT_PANEL: Final = "inky_impression_5_7"
 DEFAULT_ORIENTATION: Final = "landscape"
 DEFAULT_FIT: Final = "contain"
 DEFAULT_DITHER: Final = "floyd_steinberg"
 DEFAULT_SATURATION: Final = 0.5
 DEFAULT_CAPTION: Final = True
+DEFAULT_BACKGROUND: Final = "white"
 
 # Auto mode
 DEFAULT_AUTO_INTERVAL_MINUTES: Final = 60

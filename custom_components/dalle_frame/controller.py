@@ -144,6 +144,11 @@ class FrameController:
         return self._auto.next_run
 
     @property
+    def can_show_history(self) -> bool:
+        """Whether the history holds a picture other than the one shown."""
+        return self.history_count > (1 if self.art is not None else 0)
+
+    @property
     def history_folder(self) -> str:
         """The folder that keeps this frame's pictures."""
         return str(self._history.folder)
@@ -243,7 +248,7 @@ class FrameController:
     ) -> GenerationResult:
         """Generate art (prompt None: a new prompt from the list); raises HomeAssistantError."""
         if prompt is None:
-            return await self.async_new_prompt()
+            return await self._async_exclusive(lambda: self._async_new_prompt_locked(seed))
         return await self._async_exclusive(lambda: self._async_generate_locked(prompt, seed))
 
     async def async_regenerate(self) -> GenerationResult:
@@ -276,11 +281,11 @@ class FrameController:
             return await self._async_new_prompt_locked()
         return await self._async_generate_locked(self.prompt, None)
 
-    async def _async_new_prompt_locked(self) -> GenerationResult:
+    async def _async_new_prompt_locked(self, seed: int | None = None) -> GenerationResult:
         """Generate with a new prompt; show a history picture if the server is down."""
         prompt = self.prompts.random_prompt(self._rng, avoid=self.prompt)
         try:
-            return await self._async_generate_locked(prompt, None)
+            return await self._async_generate_locked(prompt, seed)
         except _SERVER_DOWN_ERRORS as err:
             if not await self._async_show_history_picture():
                 raise

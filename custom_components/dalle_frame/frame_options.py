@@ -6,12 +6,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from .const import (
+    CONF_BACKGROUND,
     CONF_CAPTION,
     CONF_DITHER,
     CONF_FIT,
     CONF_ORIENTATION,
     CONF_PANEL,
     CONF_SATURATION,
+    DEFAULT_BACKGROUND,
     DEFAULT_CAPTION,
     DEFAULT_DITHER,
     DEFAULT_FIT,
@@ -28,6 +30,7 @@ RENDER_DEFAULTS: dict[str, Any] = {
     CONF_DITHER: DEFAULT_DITHER,
     CONF_SATURATION: DEFAULT_SATURATION,
     CONF_CAPTION: DEFAULT_CAPTION,
+    CONF_BACKGROUND: DEFAULT_BACKGROUND,
 }
 
 
@@ -45,4 +48,5 @@ def render_options(settings: Mapping[str, Any], prompt: str) -> RenderOptions:
         dither=settings[CONF_DITHER],
         saturation=float(settings[CONF_SATURATION]),
         caption=prompt if settings[CONF_CAPTION] else None,
+        background=settings[CONF_BACKGROUND],
     )

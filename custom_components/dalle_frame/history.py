@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
+from .const import HISTORY_FOLDER
 from .models import Art
 
 ITEM_ID_PATTERN: Final = re.compile(r"^\d{8}T\d{12}Z-\d{1,20}$")
@@ -30,6 +31,11 @@ class HistoryItem:
     seed: int
     seconds: float
     created: datetime
+
+
+def history_folder(config_dir: str, entry_id: str) -> Path:
+    """Return the folder that keeps an entry's pictures."""
+    return Path(config_dir) / HISTORY_FOLDER / entry_id
 
 
 def is_item_id(value: str) -> bool:

@@ -1,0 +1,74 @@
+"""The dalle_frame integration: AI art from a local GPU server for an e-paper picture frame."""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.typing import ConfigType
+
+from .api import DalleFrameClient
+from .const import CONF_TOKEN, CONF_URL, DOMAIN, PLATFORMS
+from .controller import FrameController
+from .coordinator import DalleFrameHealthCoordinator
+from .data import DalleFrameConfigEntry, DalleFrameData
+from .history import FrameHistory, history_folder
+from .history_view import DalleFrameHistoryView
+from .prompt_loader import async_load_prompt_list
+from .services import async_setup_services
+from .state_store import FrameStateStore
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the services and the history image view (once, for every frame)."""
+    async_setup_services(hass)
+    hass.http.register_view(DalleFrameHistoryView())
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: DalleFrameConfigEntry) -> bool:
+    """Set up one frame: check the server, restore the frame's state, add its entities."""
+    client = DalleFrameClient(
+        async_get_clientsession(hass), entry.data[CONF_URL], entry.data.get(CONF_TOKEN)
+    )
+    coordinator = DalleFrameHealthCoordinator(hass, entry, client)
+    await coordinator.async_config_entry_first_refresh()
+    controller = FrameController(
+        hass,
+        entry,
+        client=client,
+        coordinator=coordinator,
+        history=FrameHistory(history_folder(hass.config.config_dir, entry.entry_id)),
+        state_store=FrameStateStore(hass, entry.entry_id),
+        prompts=await async_load_prompt_list(hass, entry),
+    )
+    await controller.async_start()
+    entry.runtime_data = DalleFrameData(
+        client=client, coordinator=coordinator, controller=controller
+    )
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def _async_options_updated(hass: HomeAssistant, entry: DalleFrameConfigEntry) -> None:
+    """Use new options at once: prompt list, history size, and the Frame image."""
+    prompts = await async_load_prompt_list(hass, entry)
+    await entry.runtime_data.controller.async_apply_options(prompts)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: DalleFrameConfigEntry) -> bool:
+    """Unload a frame; a running generation is cancelled with the entry's background tasks."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        await entry.runtime_data.controller.async_stop()
+    return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: DalleFrameConfigEntry) -> None:
+    """Delete a removed frame's pictures and saved state."""
+    await FrameStateStore(hass, entry.entry_id).async_remove()
+    history = FrameHistory(history_folder(hass.config.config_dir, entry.entry_id))
+    await hass.async_add_executor_job(history.remove_all)

@@ -1,0 +1,70 @@
+"""Diagnostics: the entry, the server's health and the frame's state, with the token redacted."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.core import HomeAssistant
+
+from .const import CONF_TOKEN
+from .data import DalleFrameConfigEntry
+
+TO_REDACT = {CONF_TOKEN}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: DalleFrameConfigEntry
+) -> dict[str, Any]:
+    """Return what helps to debug a frame; never the token, never image bytes."""
+    data = entry.runtime_data
+    controller = data.controller
+    art = controller.art
+    health = data.coordinator.data
+    return {
+        "entry": {
+            "title": entry.title,
+            "data": async_redact_data(dict(entry.data), TO_REDACT),
+            "options": dict(entry.options),
+        },
+        "server": {
+            "reachable": data.coordinator.last_update_success,
+            "last_error": str(data.coordinator.last_exception)
+            if data.coordinator.last_exception
+            else None,
+            "health": asdict(health) if health else None,
+        },
+        "frame": {
+            "status": controller.status.value,
+            "progress": controller.progress,
+            "last_error": controller.last_error,
+            "prompt": controller.prompt,
+            "art": {
+                "item_id": art.item_id,
+                "prompt": art.prompt,
+                "seed": art.seed,
+                "seconds": art.seconds,
+                "png_bytes": len(art.png),
+            }
+            if art
+            else None,
+            "frame_png_bytes": len(controller.frame_png) if controller.frame_png else None,
+            "frame_updated": controller.frame_updated.isoformat()
+            if controller.frame_updated
+            else None,
+            "history_count": controller.history_count,
+            "prompt_list": {
+                "source": controller.prompts.source,
+                "subjects": len(controller.prompts.subjects),
+                "styles": len(controller.prompts.styles),
+                "combinations": controller.prompts.combinations,
+            },
+        },
+        "auto_mode": {
+            "enabled": controller.auto_enabled,
+            "interval_minutes": controller.auto_interval_minutes,
+            "source": controller.auto_source,
+            "next_run": controller.next_auto_run.isoformat() if controller.next_auto_run else None,
+        },
+    }
