@@ -15,7 +15,7 @@ from .settings import DisplaySettings
 
 _LOGGER = logging.getLogger(__name__)
 _PUMP_SECONDS: Final = 0.1
-_SIMULATED_MODEL: Final = "impression_5_7"
+_SIMULATED_MODEL: Final = "inky_impression_5_7"
 
 
 class MockDisplay(Display):

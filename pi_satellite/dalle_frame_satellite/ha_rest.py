@@ -43,7 +43,7 @@ async def fetch_image(
             url,
             headers=_headers(token),
             timeout=aiohttp.ClientTimeout(total=time_limit),
-            ssl=None if verify_ssl else False,
+            ssl=verify_ssl,
         ) as response:
             _raise_for_status(response, f"the picture of {entity_id}")
             content_type = response.headers.get("Content-Type", "")
@@ -95,7 +95,7 @@ async def transcribe(
             data=pcm,
             headers=headers,
             timeout=aiohttp.ClientTimeout(total=time_limit),
-            ssl=None if verify_ssl else False,
+            ssl=verify_ssl,
         ) as response:
             if response.status == 404:
                 raise HomeAssistantError(f"Home Assistant has no STT entity {stt_entity}")

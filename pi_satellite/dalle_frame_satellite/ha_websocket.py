@@ -60,7 +60,7 @@ class HaWebSocket:
                 heartbeat=heartbeat,
                 timeout=aiohttp.ClientWSTimeout(ws_close=time_limit),
                 max_msg_size=_MAX_MESSAGE_BYTES,
-                ssl=None if verify_ssl else False,
+                ssl=verify_ssl,
             )
         try:
             async with asyncio.timeout(time_limit):

@@ -98,6 +98,10 @@ def prepare_image(
     transpose = _ROTATIONS[rotate]
     if transpose is not None:
         image = image.transpose(transpose)
+    if image.size == panel.size[::-1] and image.size != panel.size:
+        # A portrait picture (HA's portrait orientation) on a landscape panel: turn it a
+        # quarter clockwise to fill the glass; display.rotate: 180 suits a frame hung the other way.
+        image = image.transpose(Image.Transpose.ROTATE_270)
     if image.mode == "P" and image.size == panel.size:
         indices = map_palette_image(image, panel)
         if indices is not None:

@@ -20,7 +20,7 @@ class Panel:
     """One Inky Impression model."""
 
     name: str
-    """Config name, e.g. impression_5_7."""
+    """Config name, e.g. inky_impression_5_7 (the same keys as the integration's panel option)."""
 
     title: str
     """Human name for logs."""
@@ -74,7 +74,7 @@ PANELS: Final = {
     panel.name: panel
     for panel in (
         Panel(
-            name="impression_4",
+            name="inky_impression_4",
             title='Inky Impression 4" (7 colours, 640x400)',
             size=(640, 400),
             colours=7,
@@ -82,7 +82,7 @@ PANELS: Final = {
             eeprom_variants=(15, 16),
         ),
         Panel(
-            name="impression_5_7",
+            name="inky_impression_5_7",
             title='Inky Impression 5.7" (7 colours, 600x448)',
             size=(600, 448),
             colours=7,
@@ -90,7 +90,7 @@ PANELS: Final = {
             eeprom_variants=(14,),
         ),
         Panel(
-            name="impression_7_3",
+            name="inky_impression_7_3",
             title='Inky Impression 7.3" (7 colours, 800x480)',
             size=(800, 480),
             colours=7,
@@ -99,7 +99,7 @@ PANELS: Final = {
             refresh_seconds=45,
         ),
         Panel(
-            name="spectra_4",
+            name="inky_impression_spectra_4",
             title='Inky Impression 4" Spectra 6 (600x400)',
             size=(600, 400),
             colours=6,
@@ -107,7 +107,7 @@ PANELS: Final = {
             eeprom_variants=(25,),
         ),
         Panel(
-            name="spectra_7_3",
+            name="inky_impression_spectra_7_3",
             title='Inky Impression 7.3" Spectra 6 (800x480)',
             size=(800, 480),
             colours=6,
@@ -115,7 +115,7 @@ PANELS: Final = {
             eeprom_variants=(22, 26),
         ),
         Panel(
-            name="spectra_13_3",
+            name="inky_impression_spectra_13_3",
             title='Inky Impression 13.3" Spectra 6 (1600x1200)',
             size=(1600, 1200),
             colours=6,
@@ -128,7 +128,7 @@ PANELS: Final = {
     )
 }
 
-DEFAULT_FILE_PANEL: Final = "impression_5_7"
+DEFAULT_FILE_PANEL: Final = "inky_impression_5_7"
 """Panel a file display imitates when the config names none."""
 
 

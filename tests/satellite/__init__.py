@@ -1,0 +1,1 @@
+"""Tests of the Raspberry Pi satellite (run in the satellite environment)."""
