@@ -60,19 +60,25 @@ _RGB_TO_XYZ: Final = np.array(
 _XYZ_WHITE_NORMALISED: Final = _RGB_TO_XYZ / _RGB_TO_XYZ.sum(axis=1, keepdims=True)
 
 
-def linear_to_lab(linear: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
-    """Convert linear-light sRGB (..., 3) to CIE L*a*b* (D65)."""
-    xyz = np.asarray(linear, dtype=np.float64) @ _XYZ_WHITE_NORMALISED.T
+def linear_to_lab(linear: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
+    """Convert linear-light sRGB (..., 3) to CIE L*a*b* (D65), in the input's float type."""
+    linear = np.asarray(linear)
+    if not np.issubdtype(linear.dtype, np.floating):
+        linear = linear.astype(np.float64)
+    xyz = linear @ _XYZ_WHITE_NORMALISED.T.astype(linear.dtype)
     delta = 6.0 / 29.0
-    f = np.where(xyz > delta**3, np.cbrt(xyz), xyz / (3 * delta**2) + 4.0 / 29.0)
+    f = np.cbrt(xyz)
+    small = xyz <= delta**3
+    if small.any():
+        f[small] = xyz[small] / (3 * delta**2) + 4.0 / 29.0
     lightness = 116.0 * f[..., 1] - 16.0
     a = 500.0 * (f[..., 0] - f[..., 1])
     b = 200.0 * (f[..., 1] - f[..., 2])
     return np.stack([lightness, a, b], axis=-1)
 
 
-def srgb_to_lab(rgb: npt.NDArray[np.integer]) -> npt.NDArray[np.float64]:
-    """Convert uint8 sRGB (..., 3) to CIE L*a*b* (D65)."""
+def srgb_to_lab(rgb: npt.NDArray[np.integer]) -> npt.NDArray[np.float32]:
+    """Convert uint8 sRGB (..., 3) to CIE L*a*b* (D65), as float32."""
     return linear_to_lab(_LINEAR[np.asarray(rgb, dtype=np.uint8)])
 
 
@@ -96,36 +102,32 @@ def _lut_keys(rgb: UInt8Array) -> npt.NDArray[np.intp]:
 
 
 @lru_cache(maxsize=16)
-def _nearest_lut(palette: bytes) -> UInt8Array:
-    """Return, per lookup-table cell, the palette position nearest in Lab (CIE76)."""
-    colours = np.frombuffer(palette, dtype=np.uint8).reshape(-1, 3)
-    grid_lab = srgb_to_lab(_lut_grid())
-    palette_lab = srgb_to_lab(colours)
-    distances = ((grid_lab[:, None, :] - palette_lab[None, :, :]) ** 2).sum(axis=-1)
-    return distances.argmin(axis=1).astype(np.uint8)
+def _pair_lut(palette: bytes) -> tuple[UInt8Array, UInt8Array, FloatArray]:
+    """Return the colour pairs of a palette and, per lookup-table cell, the best pair.
 
-
-@lru_cache(maxsize=16)
-def _pair_lut(palette: bytes) -> tuple[UInt8Array, UInt8Array]:
-    """Return, per lookup-table cell, the two palette positions whose linear mix is nearest.
-
-    A pair may be one colour twice (a colour the panel shows as is).
+    A pair is two palette positions whose mix (in linear light) can stand for a colour; one
+    colour twice is a pair too (a colour the panel shows as is). Returns ``pairs`` (p, 2),
+    ``best`` (cells,) indices into ``pairs``, and per pair the projection ``(w0, w1, w2,
+    offset)`` that turns a linear colour ``c`` into the share of the second colour:
+    ``c . w - offset``.
     """
-    colours = _LINEAR[np.frombuffer(palette, dtype=np.uint8).reshape(-1, 3)]
+    colours = _LINEAR[np.frombuffer(palette, dtype=np.uint8).reshape(-1, 3)].astype(np.float64)
     count = len(colours)
     pairs = np.array(
         [*combinations(range(count), 2), *((i, i) for i in range(count))], dtype=np.uint8
     )
-    grid = _LINEAR[_lut_grid()]
     first = colours[pairs[:, 0]]
     span = colours[pairs[:, 1]] - first
     span_sq = (span * span).sum(axis=1)
     span_sq[span_sq == 0] = 1.0
+    grid = _LINEAR[_lut_grid()].astype(np.float64)
     offset = grid[:, None, :] - first[None, :, :]
     ratio = np.clip((offset * span[None]).sum(axis=-1) / span_sq[None], 0.0, 1.0)
     residual = offset - ratio[..., None] * span[None]
-    best = (residual * residual).sum(axis=-1).argmin(axis=1)
-    return pairs[best, 0].copy(), pairs[best, 1].copy()
+    best = (residual * residual).sum(axis=-1).argmin(axis=1).astype(np.uint8)
+    weights = span / span_sq[:, None]
+    projection = np.concatenate([weights, (first * weights).sum(axis=1, keepdims=True)], axis=1)
+    return pairs, best, projection.astype(np.float32)
 
 
 def _bayer(size: int) -> npt.NDArray[np.float32]:
@@ -140,24 +142,22 @@ _BAYER_8: Final = _bayer(8)
 
 
 def dither_none(rgb: UInt8Array, palette: UInt8Array) -> UInt8Array:
-    """Map each pixel to the perceptually nearest panel colour."""
-    return _nearest_lut(palette.tobytes())[_lut_keys(rgb)]
+    """Map each pixel to the perceptually nearest panel colour (CIE76 in Lab)."""
+    lab = srgb_to_lab(rgb)
+    palette_lab = srgb_to_lab(palette)
+    scores = lab @ (-2.0 * palette_lab.T) + (palette_lab * palette_lab).sum(axis=1)
+    return scores.argmin(axis=-1).astype(np.uint8)
 
 
 def dither_ordered(rgb: UInt8Array, palette: UInt8Array) -> UInt8Array:
     """Dither with an 8x8 Bayer matrix between the best-mixing pair of colours per pixel."""
-    first_lut, second_lut = _pair_lut(palette.tobytes())
-    keys = _lut_keys(rgb)
-    first, second = first_lut[keys], second_lut[keys]
-    colours = _LINEAR[palette]
-    start = colours[first]
-    span = colours[second] - start
-    span_sq = np.maximum((span * span).sum(axis=-1), np.float32(1e-12))
-    ratio = ((_LINEAR[rgb] - start) * span).sum(axis=-1) / span_sq
-    height, width = keys.shape
+    pairs, best, projection = _pair_lut(palette.tobytes())
+    pair = best[_lut_keys(rgb)]
+    share = np.einsum("...c,...c->...", _LINEAR[rgb], projection[pair, :3]) - projection[pair, 3]
+    height, width = pair.shape
     reps = (height // 8 + 1, width // 8 + 1)
     threshold = np.tile(_BAYER_8, reps)[:height, :width]
-    return np.where(threshold < ratio, second, first)
+    return pairs[pair, (threshold < share).view(np.uint8)]
 
 
 def dither_floyd_steinberg(rgb: UInt8Array, palette: UInt8Array) -> UInt8Array:
@@ -170,11 +170,14 @@ def dither_floyd_steinberg(rgb: UInt8Array, palette: UInt8Array) -> UInt8Array:
     palette_image = Image.new("P", (1, 1))
     palette_image.putpalette(table.tobytes())
     height, width = rgb.shape[:2]
-    picture = Image.frombytes("RGB", (width, height), _LINEAR_8BIT[rgb].tobytes())
+    picture = Image.frombytes("RGB", (width, height), rgb.tobytes())
+    picture = picture.point(_LINEAR_8BIT.tolist() * 3)
     quantized = picture.quantize(palette=palette_image, dither=Image.Dither.FLOYDSTEINBERG)
     positions = np.asarray(quantized, dtype=np.uint8)
-    # Ties resolve to the first entry, but never trust a padding entry to reach the caller.
-    return np.where(positions < len(palette), positions, 0).astype(np.uint8)
+    # Ties resolve to the first entry; never let a padding entry reach the caller anyway.
+    if positions.max(initial=0) >= len(palette):
+        positions = np.where(positions < len(palette), positions, 0).astype(np.uint8)
+    return positions
 
 
 def _band_layout(height: int) -> tuple[int, list[tuple[int, int, int]]]:
