@@ -110,6 +110,8 @@ class FakeHomeAssistant:
 
     async def stop(self) -> None:
         """Close every connection and stop serving (Home Assistant going down)."""
+        for task in list(self._tasks):
+            task.cancel()
         await self.drop_connections()
         if self._runner is not None:
             await self._runner.cleanup()
