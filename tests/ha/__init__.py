@@ -1,0 +1,1 @@
+"""Tests of the Home Assistant integration (run in the HA environment)."""
