@@ -1,0 +1,215 @@
+"""Frame rendering benchmark: time per panel and dither, Delta E per dither, ours vs inky's.
+
+Run with bench/render/run.sh (its own environment: Pillow 12 and inky 2.6.0, on which
+inky's own RGB conversion still works). For every panel it renders the same fitted test
+pictures with render_frame and with the inky driver's set_image (an RGB picture of the panel's
+size, saturation 0.5) in the same process, and prints:
+
+- milliseconds per render_frame call (median of --repeat) per dither, and inky's set_image
+  on the same picture, with the ratio;
+- the mean CIE76 Delta E (quality.py) of each dither mode and of inky's conversion, per test
+  picture and on average, plus any index inky produced that the panel does not take.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import io
+import statistics
+import sys
+import time
+import types
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from quality import mean_delta_e, quality_pictures  # noqa: E402
+
+
+def load_render_modules() -> types.ModuleType:
+    """Import the integration's pure render modules without its HA-bound package __init__.
+
+    The package ``custom_components.dalle_frame`` imports Home Assistant, which this
+    environment (built for inky on Pillow 12) does not have; render*.py need only Pillow
+    and numpy, so they are loaded into a bare package object instead.
+    """
+    folder = ROOT / "custom_components" / "dalle_frame"
+    for name, path in (
+        ("custom_components", folder.parent),
+        ("custom_components.dalle_frame", folder),
+    ):
+        if name not in sys.modules:
+            package = types.ModuleType(name)
+            package.__path__ = [str(path)]
+            sys.modules[name] = package
+    spec = importlib.util.find_spec("custom_components.dalle_frame.render")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+render = load_render_modules()
+
+# The inky driver class of each panel and whether it takes Spectra's gapped indices.
+INKY_DRIVERS = {
+    "inky_impression_4": "inky.inky_uc8159",
+    "inky_impression_5_7": "inky.inky_uc8159",
+    "inky_impression_7_3": "inky.inky_ac073tc1a",
+    "inky_impression_spectra_7_3": "inky.inky_e673",
+    "inky_impression_spectra_13_3": "inky.inky_el133uf1",
+}
+SATURATION = 0.5
+
+
+def png_bytes(picture: np.ndarray) -> bytes:
+    """Encode an RGB array as PNG."""
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def inky_driver(panel_key: str) -> object:
+    """Construct the panel's inky driver without hardware (resolution given, nothing opened)."""
+    module = importlib.import_module(INKY_DRIVERS[panel_key])
+    panel = render.PANELS[panel_key]
+    return module.Inky(resolution=(panel.width, panel.height))
+
+
+def fitted_canvas(picture: np.ndarray, panel_key: str) -> tuple[np.ndarray, tuple[slice, slice]]:
+    """The picture fitted (contain) on a white canvas of the panel's size, and the art's box."""
+    panel = render.PANELS[panel_key]
+    art = render.fit_art(Image.fromarray(picture), (panel.width, panel.height), "contain")
+    canvas = np.full((panel.height, panel.width, 3), 255, dtype=np.uint8)
+    left, top = (panel.width - art.width) // 2, (panel.height - art.height) // 2
+    box = (slice(top, top + art.height), slice(left, left + art.width))
+    canvas[box] = np.asarray(art)
+    return canvas, box
+
+
+def panel_table(panel_key: str) -> np.ndarray:
+    """Colours by panel index (256 entries; indices the panel does not take are black)."""
+    table = np.zeros((256, 3), dtype=np.uint8)
+    for colour in render.PANELS[panel_key].colours:
+        table[colour.index] = colour.at(SATURATION)
+    return table
+
+
+def inky_table(driver: object, panel_key: str) -> np.ndarray:
+    """Colours by index as inky's own quantizer saw them.
+
+    7-colour drivers quantize against their blend plus CLEAN (7, white) and zero padding
+    (8-255, black), and send that index as is; Spectra drivers remap their six colours to
+    the panel's indices, whose colours are the panel's.
+    """
+    if "spectra" in panel_key:
+        return panel_table(panel_key)
+    table = np.zeros((256, 3), dtype=np.uint8)
+    blend = driver._palette_blend(SATURATION)  # the colours inky itself dithers to
+    table[: len(blend) // 3] = np.array(blend, dtype=np.uint8).reshape(-1, 3)
+    return table
+
+
+def invalid_count(indices: np.ndarray, panel_key: str) -> int:
+    """Pixels whose index the panel does not take (CLEAN, or past the palette)."""
+    return int((~np.isin(indices, render.PANELS[panel_key].indices)).sum())
+
+
+def timed(function: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Median and best milliseconds of ``repeat`` calls, after one warm-up call."""
+    function()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - start) * 1000.0)
+    return statistics.median(times), min(times)
+
+
+def run(repeat: int, save_images: Path | None) -> None:
+    """Benchmark every panel and print the tables."""
+    pictures = quality_pictures()
+    pngs = {name: png_bytes(picture) for name, picture in pictures.items()}
+    timing_png = pngs["photo_noise"]
+    caption = "a watercolor of a lighthouse in a storm, waves crashing on the rocks"
+    print(
+        f"Pillow {Image.__version__}, numpy {np.__version__}; saturation {SATURATION}; "
+        f"median of {repeat} runs; Delta E: mean CIE76 after a Gaussian blur "
+        f"(sigma 2 px) in linear light, art area only"
+    )
+    summary = []
+    for panel_key, panel in render.PANELS.items():
+        driver = inky_driver(panel_key)
+        print(f"\n== {panel.name} ({panel.width}x{panel.height}) ==")
+        canvas_image = Image.fromarray(fitted_canvas(pictures["photo_noise"], panel_key)[0])
+        inky_ms, inky_best = timed(
+            lambda d=driver, i=canvas_image: d.set_image(i, saturation=SATURATION), repeat
+        )
+        print(f"{'render time (ms)':<22}{'median':>8}{'best':>8}{'vs inky':>9}{'caption':>9}")
+        for dither in render.DITHERS:
+            options = render.RenderOptions(panel=panel_key, dither=dither)
+            ms, best = timed(lambda o=options: render.render_frame(timing_png, o), repeat)
+            captioned = render.RenderOptions(panel=panel_key, dither=dither, caption=caption)
+            caption_ms, _ = timed(lambda o=captioned: render.render_frame(timing_png, o), repeat)
+            print(f"  {dither:<20}{ms:8.1f}{best:8.1f}{ms / inky_ms:8.2f}x{caption_ms:9.1f}")
+        print(f"  {'inky set_image':<20}{inky_ms:8.1f}{inky_best:8.1f}{1.0:8.2f}x")
+
+        names = list(pictures)
+        print(f"{'Delta E':<22}" + "".join(f"{name:>13}" for name in names) + f"{'mean':>8}")
+        rows: dict[str, list[float]] = {}
+        invalid_total = 0
+        for method in [*render.DITHERS, "inky"]:
+            rows[method] = []
+            for name in names:
+                canvas, box = fitted_canvas(pictures[name], panel_key)
+                if method == "inky":
+                    driver.set_image(Image.fromarray(canvas), saturation=SATURATION)
+                    indices = np.asarray(driver.buf, dtype=np.uint8)
+                    shown = inky_table(driver, panel_key)[indices]
+                    invalid_total += invalid_count(indices, panel_key)
+                else:
+                    options = render.RenderOptions(panel=panel_key, dither=method)
+                    frame = Image.open(io.BytesIO(render.render_frame(pngs[name], options)))
+                    indices = np.asarray(frame)
+                    shown = panel_table(panel_key)[indices]
+                    if invalid_count(indices, panel_key):
+                        raise AssertionError(f"{method} produced indices the panel does not take")
+                rows[method].append(mean_delta_e(shown[box], canvas[box]))
+                if save_images is not None:
+                    save_images.mkdir(parents=True, exist_ok=True)
+                    Image.fromarray(shown).save(save_images / f"{panel_key}_{name}_{method}.png")
+            label = "inky (set_image)" if method == "inky" else method
+            mean = float(np.mean(rows[method]))
+            print(f"  {label:<20}" + "".join(f"{v:13.2f}" for v in rows[method]) + f"{mean:8.2f}")
+        share = invalid_total / (len(names) * panel.width * panel.height)
+        print(
+            f"  inky produced {invalid_total} pixels with an index the panel does not take "
+            f"({share:.2%})"
+        )
+        ours = float(np.mean(rows["floyd_steinberg"]))
+        theirs = float(np.mean(rows["inky"]))
+        summary.append((panel.name, ours, theirs))
+    print("\n== default mode (floyd_steinberg) vs inky, mean Delta E ==")
+    for name, ours, theirs in summary:
+        verdict = "better" if ours < theirs else "WORSE"
+        print(f"  {name:<36}{ours:7.2f} vs {theirs:6.2f}  ({ours / theirs:.2f}x, {verdict})")
+
+
+def main() -> None:
+    """Parse arguments and run."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--repeat", type=int, default=7, help="timed runs per case (median)")
+    parser.add_argument("--save-images", type=Path, help="write every shown picture here")
+    arguments = parser.parse_args()
+    run(arguments.repeat, arguments.save_images)
+
+
+if __name__ == "__main__":
+    main()
