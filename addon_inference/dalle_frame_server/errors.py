@@ -51,3 +51,28 @@ class ModelFailedError(ApiError):
 
     status = 500
     code = "model_failed"
+
+
+class UnauthorizedError(ApiError):
+    """The bearer token is missing or wrong (401)."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class QueueFullError(ApiError):
+    """The generation queue is full (429); the client should try again later."""
+
+    status = 429
+    code = "queue_full"
+
+
+class ModelLoadingError(ApiError):
+    """The model is still loading (503); `retry_after` seconds is a fair wait."""
+
+    status = 503
+    code = "model_loading"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

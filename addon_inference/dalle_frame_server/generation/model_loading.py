@@ -51,7 +51,9 @@ class DalleModules:
 
 def model_paths(models_root: Path, layout: str) -> ModelPaths:
     """Return where min-dalle keeps the files of `layout` ("mini" or "mega") under models_root."""
-    by_name = {Path(file.local_path).name: models_root / file.local_path for file in model_files(layout)}
+    by_name = {
+        Path(file.local_path).name: models_root / file.local_path for file in model_files(layout)
+    }
     return ModelPaths(
         vocab=by_name["vocab.json"],
         merges=by_name["merges.txt"],

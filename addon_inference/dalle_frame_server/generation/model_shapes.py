@@ -1,4 +1,4 @@
-"""The sizes of min-dalle's networks: mini and mega (fixed by their weights) and the tiny test model."""
+"""The sizes of min-dalle's networks: mini and mega (fixed by their weights), the test model."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""The HTTP API (v1): aiohttp application, handlers, middlewares, queue and OpenAPI document."""

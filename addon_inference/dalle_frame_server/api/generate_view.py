@@ -1,0 +1,124 @@
+"""POST /v1/generate: a PNG, or an NDJSON stream of progress lines and the result."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+from typing import Any, Final
+
+from aiohttp import web
+
+from ..errors import ApiError
+from ..generation.base import GenerationRequest
+from .body_reading import read_body
+from .generate_request import MAX_BODY_BYTES, parse_generate_request
+from .generation_queue import GenerationJob, GenerationResult
+from .state import STATE
+
+_LOGGER = logging.getLogger(__name__)
+
+NDJSON: Final = "application/x-ndjson"
+
+
+async def handle_generate(request: web.Request) -> web.StreamResponse:
+    """Check the request, queue it, and answer with the image or a progress stream."""
+    state = request.app[STATE]
+    body = await read_body(request, MAX_BODY_BYTES)
+    generation = parse_generate_request(body, request.content_type if body else "")
+    state.generator.require()
+    if NDJSON in request.headers.get("Accept", ""):
+        return await _stream(request, generation)
+    job = state.queue.submit(generation)
+    job.on_progress = lambda _step, _total: _abandon_if_gone(request, job)
+    result = await _wait(job)
+    _LOGGER.info(
+        "Generated %r (seed %d, grid %d) in %.1f s",
+        generation.prompt,
+        result.seed,
+        generation.grid_size,
+        result.seconds,
+    )
+    return web.Response(
+        body=result.png,
+        content_type="image/png",
+        headers={
+            "X-Seed": str(result.seed),
+            "X-Generation-Seconds": f"{result.seconds:.3f}",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+async def _stream(request: web.Request, generation: GenerationRequest) -> web.StreamResponse:
+    """Answer with NDJSON: a progress line per decoder step, then the result or an error."""
+    events: asyncio.Queue[tuple[int, int] | None] = asyncio.Queue()
+    job = request.app[STATE].queue.submit(
+        generation, on_progress=lambda step, total: events.put_nowait((step, total))
+    )
+    job.future.add_done_callback(lambda _future: events.put_nowait(None))
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": NDJSON,
+            "Cache-Control": "no-store",
+            "X-Seed": str(generation.seed),
+        }
+    )
+    try:
+        await response.prepare(request)
+        while (event := await events.get()) is not None:
+            step, total = event
+            await _write_line(response, {"type": "progress", "step": step, "total": total})
+        await _write_line(response, _final_line(job))
+        await response.write_eof()
+    except (ConnectionResetError, asyncio.CancelledError):
+        job.abandon()
+        _LOGGER.info("A client left its generation stream; the generation stops")
+        raise
+    return response
+
+
+def _final_line(job: GenerationJob) -> dict[str, Any]:
+    """Return the stream's last line: the result, or the error that ended the job."""
+    if job.future.cancelled():
+        return _error_line("cancelled", "the generation was stopped")
+    error = job.future.exception()
+    if isinstance(error, ApiError):
+        return _error_line(error.code, error.message)
+    if error is not None:
+        return _error_line("internal_error", "the server failed unexpectedly; see its log")
+    result: GenerationResult = job.future.result()
+    _LOGGER.info("Generated (stream) seed %d in %.1f s", result.seed, result.seconds)
+    return {
+        "type": "result",
+        "seed": result.seed,
+        "seconds": round(result.seconds, 3),
+        "png_base64": base64.b64encode(result.png).decode("ascii"),
+    }
+
+
+def _error_line(code: str, message: str) -> dict[str, Any]:
+    """Return an error line of the stream."""
+    return {"type": "error", "error": {"code": code, "message": message}}
+
+
+async def _write_line(response: web.StreamResponse, line: dict[str, Any]) -> None:
+    """Write one JSON object and a newline."""
+    await response.write(json.dumps(line, separators=(",", ":")).encode() + b"\n")
+
+
+async def _wait(job: GenerationJob) -> GenerationResult:
+    """Await the job; if this handler is cancelled (client gone), abandon the job."""
+    try:
+        return await asyncio.shield(job.future)
+    except asyncio.CancelledError:
+        job.abandon()
+        raise
+
+
+def _abandon_if_gone(request: web.Request, job: GenerationJob) -> None:
+    """Progress hook for PNG requests: stop the generation when the client disconnected."""
+    transport = request.transport
+    if transport is None or transport.is_closing():
+        job.abandon()

@@ -1,0 +1,302 @@
+"""The OpenAPI 3 document of the v1 API, served at /v1/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..asr.wav_audio import MAX_WAV_BYTES
+from ..generation.generator import MAX_SEED
+from .generate_request import (
+    MAX_GRID_SIZE,
+    MAX_PROMPT_CHARACTERS,
+    MAX_SUPERCONDITION,
+    MAX_TOP_K,
+    MIN_SUPERCONDITION,
+)
+
+_ERROR_REF = {"$ref": "#/components/schemas/Error"}
+
+
+def openapi_document(version: str, *, token_required: bool) -> dict[str, Any]:
+    """Return the document; `token_required` says whether generate/transcribe need the token."""
+    security: list[dict[str, list[str]]] = [{"bearerAuth": []}] if token_required else []
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "dalle_frame GPU server",
+            "version": version,
+            "description": (
+                "min-dalle text-to-image and wav2vec2 speech recognition for the dalle_frame "
+                "Home Assistant integration. One generation runs at a time; others wait in a "
+                "bounded queue (HTTP 429 when it is full). Models load in the background "
+                "(HTTP 503 with Retry-After meanwhile)."
+            ),
+        },
+        "paths": {
+            "/v1/health": {"get": _health_operation()},
+            "/v1/generate": {"post": _generate_operation(security)},
+            "/v1/transcribe": {"post": _transcribe_operation(security)},
+            "/v1/openapi.json": {
+                "get": {
+                    "operationId": "openapi",
+                    "summary": "This document",
+                    "responses": {
+                        "200": {
+                            "description": "The OpenAPI document",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        }
+                    },
+                }
+            },
+        },
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def _health_operation() -> dict[str, Any]:
+    """GET /v1/health."""
+    return {
+        "operationId": "health",
+        "summary": "Whether the models are loaded; never needs the token",
+        "responses": {
+            "200": {
+                "description": "The server's state",
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Health"}}
+                },
+            }
+        },
+    }
+
+
+def _generate_operation(security: list[dict[str, list[str]]]) -> dict[str, Any]:
+    """POST /v1/generate."""
+    seed_header = {
+        "description": "The seed used (random when the request had none)",
+        "schema": {"type": "integer", "minimum": 0},
+    }
+    return {
+        "operationId": "generate",
+        "summary": "Paint a prompt: a PNG, or with Accept: application/x-ndjson a progress stream",
+        "security": security,
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/GenerateRequest"}}
+            },
+        },
+        "responses": {
+            "200": {
+                "description": (
+                    "The image (256*grid_size pixels square) or, when the request accepts "
+                    "application/x-ndjson, one JSON object per line: progress lines "
+                    '{"type": "progress", "step", "total"}, then {"type": "result", "seed", '
+                    '"seconds", "png_base64"} or {"type": "error", "error": {...}}'
+                ),
+                "headers": {
+                    "X-Seed": seed_header,
+                    "X-Generation-Seconds": {
+                        "description": "Seconds on the device (PNG answers only)",
+                        "schema": {"type": "number"},
+                    },
+                },
+                "content": {
+                    "image/png": {"schema": {"type": "string", "format": "binary"}},
+                    "application/x-ndjson": {"schema": {"type": "string"}},
+                },
+            },
+            **_errors(
+                {
+                    "400": "Bad input: not JSON, unknown field, prompt empty/too long, bad value",
+                    "401": "Missing or wrong bearer token",
+                    "413": "Body over 64 KiB",
+                    "415": "Body is not JSON",
+                    "429": "The queue is full: try again later",
+                    "500": "The model failed on this request (out of memory, model error)",
+                    "503": "The model is still loading (see Retry-After) or failed to load",
+                }
+            ),
+        },
+    }
+
+
+def _transcribe_operation(security: list[dict[str, list[str]]]) -> dict[str, Any]:
+    """POST /v1/transcribe."""
+    return {
+        "operationId": "transcribe",
+        "summary": "Speech to text: 16-bit PCM WAV, 1-2 channels, 8-48 kHz, 0.1-30 s",
+        "security": security,
+        "requestBody": {
+            "required": True,
+            "content": {
+                "audio/wav": {
+                    "schema": {"type": "string", "format": "binary", "maxLength": MAX_WAV_BYTES}
+                }
+            },
+        },
+        "responses": {
+            "200": {
+                "description": "The text",
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Transcription"}}
+                },
+            },
+            **_errors(
+                {
+                    "400": "Damaged, truncated, empty or too short WAV",
+                    "401": "Missing or wrong bearer token",
+                    "413": "Body over the limit, or audio longer than 30 s",
+                    "415": "Not a WAV, or a WAV format other than 16-bit PCM 1-2 ch 8-48 kHz",
+                    "500": "The ASR model failed on this request",
+                    "503": "The ASR model is still loading (see Retry-After) or failed to load",
+                }
+            ),
+        },
+    }
+
+
+def _errors(descriptions: dict[str, str]) -> dict[str, Any]:
+    """Error responses, all with the API's JSON error body."""
+    responses: dict[str, Any] = {}
+    for status, description in descriptions.items():
+        response: dict[str, Any] = {
+            "description": description,
+            "content": {"application/json": {"schema": _ERROR_REF}},
+        }
+        if status == "503":
+            response["headers"] = {
+                "Retry-After": {
+                    "description": "Seconds to wait before trying again",
+                    "schema": {"type": "integer", "minimum": 0},
+                }
+            }
+        responses[status] = response
+    return responses
+
+
+def _schemas() -> dict[str, Any]:
+    """Return the component schemas."""
+    model_state = {
+        "type": "string",
+        "enum": ["loading", "ready", "failed", "disabled"],
+        "description": "loading (or waiting to retry a download), ready, failed for good, "
+        "or disabled by configuration",
+    }
+    return {
+        "GenerateRequest": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["prompt"],
+            "properties": {
+                "prompt": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": MAX_PROMPT_CHARACTERS,
+                    "pattern": r"\S",
+                    "description": "What to paint (no control characters other than white space)",
+                },
+                "seed": {
+                    "type": "integer",
+                    "nullable": True,
+                    "minimum": 0,
+                    "maximum": MAX_SEED,
+                    "description": "Same prompt and seed, same image; null or absent: random",
+                },
+                "grid_size": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": MAX_GRID_SIZE,
+                    "default": 1,
+                    "description": "grid_size**2 images in one square PNG",
+                },
+                "temperature": {
+                    "type": "number",
+                    "minimum": 0,
+                    "exclusiveMinimum": True,
+                    "default": 1.0,
+                },
+                "top_k": {"type": "integer", "minimum": 1, "maximum": MAX_TOP_K, "default": 128},
+                "supercondition_factor": {
+                    "type": "number",
+                    "minimum": MIN_SUPERCONDITION,
+                    "maximum": MAX_SUPERCONDITION,
+                    "default": 16.0,
+                },
+            },
+        },
+        "Transcription": {
+            "type": "object",
+            "required": ["text", "audio_seconds", "processing_seconds"],
+            "properties": {
+                "text": {"type": "string", "description": "Lower case, words separated by spaces"},
+                "audio_seconds": {"type": "number", "minimum": 0},
+                "processing_seconds": {"type": "number", "minimum": 0},
+            },
+        },
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {
+                        "code": {"type": "string", "description": "snake_case, stable"},
+                        "message": {"type": "string", "description": "What went wrong, what to do"},
+                    },
+                }
+            },
+        },
+        "Health": {
+            "type": "object",
+            "required": ["status", "version", "generator", "asr"],
+            "properties": {
+                "status": {
+                    "type": "string",
+                    "enum": ["ok", "loading", "error"],
+                    "description": "ok: the generator is ready and ASR is ready, disabled or "
+                    "failed (see asr); loading: a model is loading; error: the generator "
+                    "failed for good (see generator.error)",
+                },
+                "version": {"type": "string"},
+                "generator": {
+                    "type": "object",
+                    "required": ["model", "device", "dtype", "ready"],
+                    "properties": {
+                        "model": {"type": "string"},
+                        "device": {"type": "string"},
+                        "dtype": {"type": "string"},
+                        "ready": {"type": "boolean"},
+                        "state": model_state,
+                        "detail": {"type": "string"},
+                        "error": {"type": "string", "nullable": True},
+                        "backend": {"type": "string"},
+                        "notice": {"type": "string"},
+                        "queue": {
+                            "type": "object",
+                            "properties": {
+                                "running": {"type": "boolean"},
+                                "waiting": {"type": "integer", "minimum": 0},
+                                "size": {"type": "integer", "minimum": 1},
+                            },
+                        },
+                    },
+                },
+                "asr": {
+                    "type": "object",
+                    "required": ["model", "ready"],
+                    "properties": {
+                        "model": {"type": "string"},
+                        "ready": {"type": "boolean"},
+                        "state": model_state,
+                        "detail": {"type": "string"},
+                        "error": {"type": "string", "nullable": True},
+                        "notice": {"type": "string"},
+                    },
+                },
+            },
+        },
+    }

@@ -1,0 +1,158 @@
+"""Loading the two models in the background while the HTTP server already answers.
+
+The default loaders build or download the files, then load them in a worker thread. Tests
+and embedders may pass their own loaders to `create_app` (same signatures).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Final, TypeVar
+
+import torch
+
+from .asr.base import Transcriber
+from .asr.export import export_checkpoint
+from .asr.model_folder import (
+    DEFAULT_ASR_CHECKPOINT,
+    DEFAULT_ASR_MODEL,
+    AsrModelFolder,
+    asr_model_folder,
+)
+from .asr.onnx_transcriber import OnnxCtcTranscriber
+from .asr.test_model import TEST_ASR_MODEL_NAME, TEST_ASR_NOTICE, ensure_test_asr_model
+from .downloads import DownloadError
+from .errors import ModelNotAvailableError
+from .generation.backend import make_backend
+from .generation.base import TextToImage
+from .generation.devices import choose_device_and_dtype
+from .generation.generator import MinDalleGenerator
+from .generation.model_loading import load_dalle_modules
+from .generation.model_shapes import MEGA_SHAPE, MINI_SHAPE, TEST_SHAPE, DalleShape
+from .generation.model_store import ensure_real_model
+from .generation.test_model import TEST_MODEL_NAME, TEST_MODEL_NOTICE, ensure_test_model
+from .model_slot import ModelSlot
+from .settings import ServerSettings
+
+_LOGGER = logging.getLogger(__name__)
+
+ModelT = TypeVar("ModelT")
+GeneratorLoader = Callable[[ServerSettings, ModelSlot[TextToImage]], Awaitable[TextToImage]]
+TranscriberLoader = Callable[[ServerSettings, ModelSlot[Transcriber]], Awaitable[Transcriber]]
+
+ASR_DISABLED: Final = "none"
+"""--asr-model none: no speech recognition (transcribe answers 503)."""
+
+_SHAPES: dict[str, DalleShape] = {"test": TEST_SHAPE, "mini": MINI_SHAPE, "mega": MEGA_SHAPE}
+
+
+async def load_generator(settings: ServerSettings, slot: ModelSlot[TextToImage]) -> TextToImage:
+    """Build or download the text-to-image model's files, then load them on the device."""
+    device, dtype = choose_device_and_dtype(settings.device, settings.dtype)
+    models_dir = settings.models_dir
+    if settings.model == TEST_MODEL_NAME:
+        _LOGGER.warning("Generator: %s", TEST_MODEL_NOTICE)
+        slot.set_detail("building the test model")
+        paths = await asyncio.to_thread(ensure_test_model, models_dir)
+        remedy = f"delete {models_dir / TEST_MODEL_NAME} and start again to rebuild it"
+    else:
+
+        def progress(name: str, done: int, total: int | None) -> None:
+            share = f" ({100 * done / total:.0f}%)" if total else ""
+            slot.set_detail(f"downloading {name}: {done / 2**20:.0f} MiB{share}")
+
+        slot.set_detail("checking the model files")
+        paths = await ensure_real_model(
+            settings.model, models_dir, base_url=settings.download_url, progress=progress
+        )
+        remedy = "delete that file and start again to download it anew"
+    slot.set_detail(f"loading the weights on {device}")
+    modules = await asyncio.to_thread(
+        load_dalle_modules, paths, _SHAPES[settings.model], device, dtype, remedy=remedy
+    )
+    backend = make_backend(settings.backend, modules)
+    _LOGGER.info("Generation backend: %s", backend.name)
+    return MinDalleGenerator(
+        modules, backend, model_name=settings.model, device=device, dtype=dtype
+    )
+
+
+async def load_transcriber(settings: ServerSettings, slot: ModelSlot[Transcriber]) -> Transcriber:
+    """Build (test) or find (exported) the ASR model, then open it in ONNX Runtime."""
+    if settings.asr_model == TEST_ASR_MODEL_NAME:
+        _LOGGER.warning("ASR: %s", TEST_ASR_NOTICE)
+        slot.set_detail("building the test ASR model")
+        folder = await asyncio.to_thread(ensure_test_asr_model, settings.models_dir)
+    else:
+        folder = asr_model_folder(settings.models_dir, settings.asr_model)
+        if not folder.is_complete() and settings.asr_model == DEFAULT_ASR_MODEL:
+            slot.set_detail(f"downloading and exporting {DEFAULT_ASR_CHECKPOINT} (once)")
+            folder = await asyncio.to_thread(_export_default_asr_model, folder.root)
+        if not folder.is_complete():
+            raise ModelNotAvailableError(
+                f"no exported ASR model in {folder.root}; export one once where the internet is "
+                "reachable: python -m dalle_frame_server.asr.export --checkpoint <hugging face "
+                f"id> --out {folder.root}"
+            )
+    slot.set_detail("opening the ASR model")
+    use_cuda = (settings.device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith(
+        "cuda"
+    )
+    return await asyncio.to_thread(
+        OnnxCtcTranscriber,
+        folder,
+        model_name=settings.asr_model,
+        use_cuda=use_cuda,
+        threads=settings.threads,
+    )
+
+
+def _export_default_asr_model(out_dir: Path) -> AsrModelFolder:
+    """Download and export the default checkpoint; ModelNotAvailableError when impossible."""
+    try:
+        return export_checkpoint(DEFAULT_ASR_CHECKPOINT, out_dir)
+    except Exception as error:  # transformers and the hub raise many kinds of errors
+        raise ModelNotAvailableError(
+            f"could not download and export {DEFAULT_ASR_CHECKPOINT} ({type(error).__name__}: "
+            f"{error}); run python -m dalle_frame_server.asr.export --checkpoint "
+            f"{DEFAULT_ASR_CHECKPOINT} --out {out_dir} where the internet is reachable"
+        ) from error
+
+
+async def keep_loading(
+    slot: ModelSlot[ModelT],
+    load: Callable[[], Awaitable[ModelT]],
+    *,
+    retry_seconds: float,
+) -> None:
+    """Run `load` until the model is in `slot`; retry failed downloads, give up on bad files."""
+    while True:
+        try:
+            model = await load()
+        except DownloadError as error:
+            slot.set_failed(str(error), retrying=error.retryable)
+            if not error.retryable:
+                _LOGGER.error("The %s model cannot be downloaded: %s", slot.kind, error)
+                return
+            _LOGGER.warning(
+                "The %s model's download failed (%s); trying again in %.0f s",
+                slot.kind,
+                error,
+                retry_seconds,
+            )
+            await asyncio.sleep(retry_seconds)
+            continue
+        except (ModelNotAvailableError, ValueError) as error:
+            _LOGGER.error("The %s model cannot be loaded: %s", slot.kind, error)
+            slot.set_failed(str(error), retrying=False)
+            return
+        except Exception as error:
+            _LOGGER.exception("The %s model failed to load", slot.kind)
+            slot.set_failed(f"{type(error).__name__}: {error}", retrying=False)
+            return
+        slot.set_ready(model)
+        _LOGGER.info("The %s model %r is ready", slot.kind, slot.name)
+        return

@@ -1,0 +1,43 @@
+"""The server's settings, from the command line or environment variables (see __main__)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from .generation.model_files import MIN_DALLE_BASE_URL
+
+DEFAULT_PORT: Final = 8765
+DEFAULT_QUEUE_SIZE: Final = 4
+GENERATOR_MODELS: Final = ("test", "mini", "mega")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerSettings:
+    """Everything that shapes one server process."""
+
+    models_dir: Path
+    """Model directory: min-dalle's files (dalle_bart_*/, vqgan/), test/ and asr/."""
+    model: str = "test"
+    """Text-to-image model: "test" (random weights, paints noise), "mini" or "mega"."""
+    asr_model: str = "test"
+    """ASR model: "test", or the name of an exported folder under <models_dir>/asr/."""
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    token: str | None = None
+    """Bearer token generate and transcribe need; None serves anyone who can connect."""
+    device: str | None = None
+    """torch device ("cpu", "cuda", "cuda:1"); None picks CUDA when there is a GPU."""
+    dtype: str | None = None
+    """"float32", "float16" or "bfloat16"; None picks float16 on CUDA, float32 on CPU."""
+    backend: str = "reference"
+    """Generation backend name (generation.backend.BACKEND_NAMES)."""
+    queue_size: int = DEFAULT_QUEUE_SIZE
+    """Generation requests that may wait behind the running one; more get HTTP 429."""
+    threads: int | None = None
+    """CPU threads for torch and ONNX Runtime; None uses every core."""
+    download_url: str = MIN_DALLE_BASE_URL
+    """Where min-dalle's weight files are downloaded from (a folder URL ending in /)."""
+    load_retry_seconds: float = 60.0
+    """Wait before trying a failed download again (the server keeps serving health)."""
