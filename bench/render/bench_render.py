@@ -190,8 +190,8 @@ def run(repeat: int, save_images: Path | None) -> None:
             print(f"  {label:<20}" + "".join(f"{v:13.2f}" for v in rows[method]) + f"{mean:8.2f}")
         share = invalid_total / (len(names) * panel.width * panel.height)
         print(
-            f"  inky produced {invalid_total} pixels with an index the panel does not take "
-            f"({share:.2%})"
+            f"  inky sent {invalid_total} pixels ({share:.2%}) with an index the panel does not "
+            "take (7 CLEAN or 8+), counted above as the colour its own palette gives them"
         )
         ours = float(np.mean(rows["floyd_steinberg"]))
         theirs = float(np.mean(rows["inky"]))
