@@ -53,13 +53,13 @@ class HaLink:
         while True:
             connection = await self._try_connect()
             if connection is None:
-                _LOGGER.info("Retrying in %.0f s", delay)
+                _LOGGER.info("Retrying in %.1f s", delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._settings.reconnect_max_seconds)
                 continue
             delay = self._settings.reconnect_min_seconds
             await self._serve(connection)
-            _LOGGER.warning("Disconnected from Home Assistant; reconnecting in %.0f s", delay)
+            _LOGGER.warning("Disconnected from Home Assistant; reconnecting in %.1f s", delay)
             await asyncio.sleep(delay)
 
     async def _try_connect(self) -> HaWebSocket | None:
