@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -55,8 +56,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: DalleFrameConfigEntry) -
 
 async def _async_options_updated(hass: HomeAssistant, entry: DalleFrameConfigEntry) -> None:
     """Use new options at once: prompt list, history size, and the Frame image."""
-    prompts = await async_load_prompt_list(hass, entry)
-    await entry.runtime_data.controller.async_apply_options(prompts)
+    if entry.state is not ConfigEntryState.LOADED:
+        return  # a reload (reconfigure, reauth) is under way and reads the options itself
+    controller = entry.runtime_data.controller
+    if not controller.options_changed():
+        return  # the entry's data changed, not its options
+    await controller.async_apply_options(await async_load_prompt_list(hass, entry))
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: DalleFrameConfigEntry) -> bool:

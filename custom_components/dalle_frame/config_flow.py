@@ -170,7 +170,7 @@ class DalleFrameConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             name = str(user_input[CONF_NAME]).strip()
-            if not slugify(name):
+            if not any(char.isalnum() for char in name):
                 errors[CONF_NAME] = "invalid_name"
             else:
                 await self.async_set_unique_id(slugify(name))

@@ -110,6 +110,7 @@ class FrameController:
         self._server_down = False
         self._history_broken = False
         self._frame_record: FrameRenderRecord | None = None
+        self._applied_options = dict(entry.options)
         self.art: Art | None = None
         self.frame_png: bytes | None = None
         self.frame_updated: datetime | None = None
@@ -437,8 +438,15 @@ class FrameController:
 
     # -- options -----------------------------------------------------------------------------
 
+    def options_changed(self) -> bool:
+        """Whether the entry's options differ from those last applied."""
+        return dict(self._entry.options) != self._applied_options
+
     async def async_apply_options(self, prompts: PromptList) -> None:
         """Use changed options: new prompt list, history size, and re-render the frame."""
+        self._applied_options = dict(self._entry.options)
+        if self._stopped:
+            return
         self.prompts = prompts
         try:
             await self._hass.async_add_executor_job(self._history.prune, self._history_size)

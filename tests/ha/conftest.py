@@ -25,7 +25,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
-import custom_components.dalle_frame  # noqa: F401 - must come before HA loads integrations
+import custom_components.dalle_frame  # first: before HA loads custom integrations
 from custom_components.dalle_frame.const import CONF_TOKEN, CONF_URL, DOMAIN
 
 from .fake_server import FakeGpuServer

@@ -53,6 +53,7 @@ class FakeGpuServer:
         self.token = token if token is not None else secrets.token_urlsafe(16)
         self.port = 0
         self.health_status = "ok"
+        self.health_http_status = 200  # anything else: answer like a server that is not ours
         self.generator_ready = True
         self.version = "1.0.0-test"
         self.progress_total = 256
@@ -76,7 +77,9 @@ class FakeGpuServer:
         return f"http://{HOST}:{self.port}"
 
     async def start(self) -> None:
-        """Start serving (on the same port as before after a stop)."""
+        """Start serving (on the same port as before after a stop; no-op while running)."""
+        if self._runner is not None:
+            return
         app = web.Application()
         app.router.add_get("/v1/health", self._health)
         app.router.add_post("/v1/generate", self._generate)
@@ -95,6 +98,8 @@ class FakeGpuServer:
 
     async def _health(self, request: web.Request) -> web.Response:
         """GET /v1/health."""
+        if self.health_http_status != 200:
+            return web.Response(status=self.health_http_status, text="<html>not here</html>")
         return web.json_response(
             {
                 "status": self.health_status,
@@ -110,7 +115,9 @@ class FakeGpuServer:
         )
 
     @staticmethod
-    def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    def _error(
+        status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> web.Response:
         """An API error response."""
         return web.json_response(
             {"error": {"code": code, "message": message}}, status=status, headers=headers
@@ -169,7 +176,8 @@ class FakeGpuServer:
                     await self.gate.wait()
                 if self.errors and self.errors[0].in_stream:
                     error = self.errors.pop(0)
-                    await line({"type": "error", "error": {"code": error.code, "message": error.message}})
+                    detail = {"code": error.code, "message": error.message}
+                    await line({"type": "error", "error": detail})
                     await response.write_eof()
                     return response
         await line(
