@@ -295,7 +295,10 @@ async def test_options_prompt_file(
     assert result["errors"] == {CONF_PROMPT_FILE: "prompt_file_invalid"}
     assert result["description_placeholders"] == {"reason": "the file does not exist"}
 
-    Path(hass.config.path("my_prompts.txt")).write_text("style: a mosaic of\na quiet harbour\n")
+    prompt_file = Path(hass.config.path("my_prompts.txt"))
+    await hass.async_add_executor_job(
+        prompt_file.write_text, "style: a mosaic of\na quiet harbour\n"
+    )
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**base, CONF_PROMPT_FILE: " my_prompts.txt "}
     )
