@@ -21,7 +21,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.stack import ROOT, GpuServer, HomeAssistant, Satellite, reset_dir  # noqa: E402
+from scripts.stack import ROOT, GpuServer, HomeAssistant, Satellite, reset_dir
 
 MINI_FILES = ("dalle_bart_mini/encoder.pt", "dalle_bart_mini/decoder.pt", "vqgan/detoker.pt")
 HF_PROBE = "https://huggingface.co/kuprel/min-dalle/resolve/main/config.json"
@@ -47,11 +47,8 @@ async def choose_model(session: aiohttp.ClientSession, models_dir: Path) -> str:
     return "test"
 
 
-async def run(args: argparse.Namespace) -> None:
+async def run(args: argparse.Namespace, work: Path, models_dir: Path) -> None:
     """Bring the stack up, make one frame image, and wait for Ctrl-C."""
-    work = reset_dir(Path(args.work_dir).resolve())
-    models_dir = Path(args.models_dir).resolve()
-    models_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -75,7 +72,7 @@ async def run(args: argparse.Namespace) -> None:
         try:
             print(f"[demo] starting the GPU server ({model}) …", flush=True)
             (work / "server").mkdir()
-            await server.start(session, timeout=3600 if model != "test" else 300)
+            await server.start(session, limit=3600 if model != "test" else 300)
             print(f"[demo] GPU server ready at {server.url}", flush=True)
 
             print("[demo] starting Home Assistant …", flush=True)
@@ -88,13 +85,13 @@ async def run(args: argparse.Namespace) -> None:
             frame_png = work / "frame.png"
             satellite = Satellite(work / "satellite", ha_url=ha.url, token=token, output=frame_png)
             satellite.start()
-            await satellite.wait_connected(session)
+            await satellite.wait_connected()
             print("[demo] satellite connected to Home Assistant", flush=True)
 
             print("[demo] pressing the frame's 'new prompt' button …", flush=True)
             t0 = time.monotonic()
-            satellite.press("B")
-            await satellite.wait_for_image(previous_mtime=None, timeout=args.timeout)
+            await satellite.press("B")
+            await satellite.wait_for_refresh(after=0, limit=args.timeout)
             print(f"[demo] first frame image after {time.monotonic() - t0:.1f} s")
 
             banner(
@@ -124,7 +121,11 @@ def main() -> None:
     parser.add_argument("--models-dir", default=str(ROOT / "models"), help="model weights")
     parser.add_argument("--model", choices=("test", "mini", "mega"), help="force a model")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for art")
-    asyncio.run(run(parser.parse_args()))
+    args = parser.parse_args()
+    work = reset_dir(Path(args.work_dir).resolve())
+    models_dir = Path(args.models_dir).resolve()
+    models_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(run(args, work, models_dir))
 
 
 if __name__ == "__main__":

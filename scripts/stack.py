@@ -50,7 +50,7 @@ class Process:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
-        self.popen = subprocess.Popen(  # noqa: S603 - our own interpreters and arguments
+        self.popen = subprocess.Popen(
             self.args,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -93,20 +93,22 @@ class Process:
 
 
 async def wait_for(
-    check: Any, what: str, timeout: float, process: Process | None = None, interval: float = 0.5
+    check: Any, what: str, limit: float, process: Process | None = None, interval: float = 0.5
 ) -> Any:
     """Await `check()` until it returns a truthy value; raise TimeoutError naming `what`."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + limit
     while True:
         with contextlib.suppress(aiohttp.ClientError, OSError, asyncio.TimeoutError):
             result = await check()
             if result:
                 return result
         if process is not None and not process.running:
-            raise RuntimeError(f"{process.name} exited while waiting for {what}:\n{process.log_tail()}")
+            raise RuntimeError(
+                f"{process.name} exited while waiting for {what}:\n{process.log_tail()}"
+            )
         if time.monotonic() > deadline:
             tail = f":\n{process.log_tail()}" if process else ""
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}{tail}")
+            raise TimeoutError(f"timed out after {limit:.0f} s waiting for {what}{tail}")
         await asyncio.sleep(interval)
 
 
@@ -127,7 +129,7 @@ class GpuServer:
         """Base URL of the server."""
         return f"http://{HOST}:{self.port}"
 
-    async def start(self, session: aiohttp.ClientSession, timeout: float = 300) -> None:
+    async def start(self, session: aiohttp.ClientSession, limit: float = 300) -> None:
         """Start the server and wait until both models are ready."""
         models_dir = self.models_dir or self.work_dir / "models"
         token_file = self.work_dir / "server-token"
@@ -144,7 +146,7 @@ class GpuServer:
             self.work_dir / "server.log",
         )  # fmt: skip
         self.process.start()
-        await wait_for(lambda: self.ready(session), "the GPU server's models", timeout, self.process)
+        await wait_for(lambda: self.ready(session), "the GPU server's models", limit, self.process)
 
     async def ready(self, session: aiohttp.ClientSession) -> bool:
         """Whether /v1/health says both models are ready."""
@@ -167,6 +169,8 @@ class HomeAssistant:
     username: str = "demo"
     password: str = field(default_factory=lambda: secrets.token_urlsafe(9))
     access_token: str | None = None
+    tokens: dict[str, Any] = field(default_factory=dict)
+    """The owner's token response from /auth/token (access and refresh token, expiry)."""
     process: Process | None = None
 
     @property
@@ -212,7 +216,7 @@ class HomeAssistant:
         if not link.exists():
             link.symlink_to(ROOT / "custom_components" / "dalle_frame")
 
-    async def start(self, session: aiohttp.ClientSession, timeout: float = 240) -> None:
+    async def start(self, session: aiohttp.ClientSession, limit: float = 240) -> None:
         """Start Home Assistant and wait for its HTTP API."""
         self.write_config()
         self.process = Process(
@@ -226,7 +230,7 @@ class HomeAssistant:
             async with session.get(f"{self.url}/api/onboarding") as response:
                 return response.status in (200, 401, 404)
 
-        await wait_for(http_up, "Home Assistant's HTTP API", timeout, self.process)
+        await wait_for(http_up, "Home Assistant's HTTP API", limit, self.process)
 
     async def onboard(self, session: aiohttp.ClientSession) -> str:
         """Create the owner user through the onboarding API and return an access token."""
@@ -248,11 +252,15 @@ class HomeAssistant:
             data={"grant_type": "authorization_code", "code": auth_code, "client_id": client_id},
         ) as response:
             response.raise_for_status()
-            self.access_token = (await response.json())["access_token"]
+            self.tokens = await response.json()
+            self.access_token = str(self.tokens["access_token"])
         for step, body in (
             ("core_config", {}),
             ("analytics", {}),
-            ("integration", {"client_id": client_id, "redirect_uri": f"{client_id}?auth_callback=1"}),
+            (
+                "integration",
+                {"client_id": client_id, "redirect_uri": f"{client_id}?auth_callback=1"},
+            ),
         ):
             async with session.post(
                 f"{self.url}/api/onboarding/{step}", json=body, headers=self.headers
@@ -316,6 +324,124 @@ class HomeAssistant:
         """Stop Home Assistant."""
         if self.process:
             self.process.stop(timeout=60)
+
+
+@dataclass
+class Satellite:
+    """The Pi satellite as `python -m dalle_frame_satellite`, with the `file` display and mock GPIO.
+
+    Buttons are pressed through its control socket (a testing aid the satellite offers); the
+    picture it "shows" is written to `output` and each refresh logs a "showing" line.
+    """
+
+    work_dir: Path
+    ha_url: str
+    token: str
+    output: Path
+    panel: str = "inky_impression_5_7"
+    wav_file: Path | None = None
+    process: Process | None = None
+
+    @property
+    def log_path(self) -> Path:
+        """The satellite's log file."""
+        return self.work_dir / "satellite.log"
+
+    @property
+    def control_socket(self) -> Path:
+        """The UNIX socket that presses buttons."""
+        return self.work_dir / "control.sock"
+
+    def write_config(self) -> Path:
+        """Write the satellite's YAML settings and its 0600 token file; return the YAML's path."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        token_file = self.work_dir / "token"
+        token_file.write_text(self.token)
+        token_file.chmod(0o600)
+        settings = {
+            "home_assistant": {
+                "url": self.ha_url,
+                "token_file": str(token_file),
+                "reconnect_min_seconds": 0.5,
+                "reconnect_max_seconds": 2,
+            },
+            "display": {"type": "file", "model": self.panel, "path": str(self.output)},
+            "gpio": {"pin_factory": "mock"},
+            "audio": {"seconds": 3, **({"wav_file": str(self.wav_file)} if self.wav_file else {})},
+            "state_file": str(self.work_dir / "state.json"),
+            "control_socket": str(self.control_socket),
+        }
+        path = self.work_dir / "satellite.yaml"
+        # JSON is YAML: no YAML library is needed in this environment.
+        path.write_text(json.dumps(settings, indent=2))
+        return path
+
+    def start(self) -> None:
+        """Start the satellite process."""
+        config = self.write_config()
+        self.process = Process(
+            "satellite",
+            [
+                str(VENVS / "satellite/bin/python"), "-m", "dalle_frame_satellite",
+                "--config", str(config),
+            ],
+            self.log_path,
+        )  # fmt: skip
+        self.process.start()
+
+    def log_lines(self, fragment: str) -> list[str]:
+        """Lines of the satellite's log that contain `fragment`."""
+        if not self.log_path.exists():
+            return []
+        return [
+            line
+            for line in self.log_path.read_text(errors="replace").splitlines()
+            if fragment in line
+        ]
+
+    def refresh_count(self) -> int:
+        """How many times the satellite has shown a picture (its "showing" log lines)."""
+        return len(self.log_lines("showing "))
+
+    async def wait_connected(self, limit: float = 60, after: int = 0) -> None:
+        """Wait until the satellite logged more than `after` connections to Home Assistant."""
+
+        async def connected() -> bool:
+            return len(self.log_lines("Connected to Home Assistant")) > after
+
+        await wait_for(connected, "the satellite to connect to Home Assistant", limit, self.process)
+
+    async def press(self, button: str) -> str:
+        """Press a frame button (A-D) through the control socket; return the satellite's answer."""
+
+        async def socket_ready() -> bool:
+            return self.control_socket.exists()
+
+        await wait_for(socket_ready, "the satellite's control socket", 30, self.process)
+        reader, writer = await asyncio.open_unix_connection(str(self.control_socket))
+        try:
+            writer.write(f"press {button}\n".encode())
+            await writer.drain()
+            answer = (await asyncio.wait_for(reader.readline(), 10)).decode().strip()
+        finally:
+            writer.close()
+            await writer.wait_closed()
+        if answer != "ok":
+            raise RuntimeError(f"pressing {button}: {answer}")
+        return answer
+
+    async def wait_for_refresh(self, after: int, limit: float) -> None:
+        """Wait until the satellite showed more than `after` pictures."""
+
+        async def refreshed() -> bool:
+            return self.refresh_count() > after and self.output.exists()
+
+        await wait_for(refreshed, "the satellite to show a new picture", limit, self.process)
+
+    def stop(self) -> None:
+        """Stop the satellite."""
+        if self.process:
+            self.process.stop()
 
 
 def reset_dir(path: Path) -> Path:

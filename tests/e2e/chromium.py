@@ -12,7 +12,6 @@ import contextlib
 import itertools
 import json
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -83,11 +82,9 @@ class Page:
             raise RuntimeError(f"{method}: {reply['error']}")
         return dict(reply.get("result", {}))
 
-    async def wait_for_responses(
-        self, fragments: list[str], timeout: float
-    ) -> dict[str, Response]:
+    async def wait_for_responses(self, fragments: list[str], limit: float) -> dict[str, Response]:
         """Wait until a response whose URL contains each fragment arrived; return them."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + limit
         while True:
             found = {
                 fragment: response
@@ -102,22 +99,23 @@ class Page:
                 raise TimeoutError(f"no response for {set(fragments) - set(found)}; seen:\n{seen}")
             await asyncio.sleep(0.25)
 
-    async def screenshot(self, path: Path) -> Path:
-        """Save a PNG screenshot of the page."""
+    async def screenshot(self) -> bytes:
+        """Return a PNG screenshot of the page."""
         result = await self.send("Page.captureScreenshot", format="png")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(base64.b64decode(result["data"]))
-        return path
+        return base64.b64decode(result["data"])
 
 
 @contextlib.asynccontextmanager
 async def open_page(session: aiohttp.ClientSession) -> AsyncIterator[Page]:
     """Start a fresh headless Chromium and yield its first tab, ready for commands."""
     profile = Path(tempfile.mkdtemp(prefix="dalle-frame-chromium-"))
-    process = subprocess.Popen(  # noqa: S603 - a fixed path and our own flags
-        [CHROMIUM, *_FLAGS, f"--user-data-dir={profile}", "about:blank"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    process = await asyncio.create_subprocess_exec(
+        CHROMIUM,
+        *_FLAGS,
+        f"--user-data-dir={profile}",
+        "about:blank",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     try:
         port = await _devtools_port(profile, process)
@@ -133,17 +131,18 @@ async def open_page(session: aiohttp.ClientSession) -> AsyncIterator[Page]:
     finally:
         process.terminate()
         try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
+            await asyncio.wait_for(process.wait(), 10)
+        except TimeoutError:
             process.kill()
+            await process.wait()
         shutil.rmtree(profile, ignore_errors=True)
 
 
-async def _devtools_port(profile: Path, process: subprocess.Popen[bytes]) -> int:
+async def _devtools_port(profile: Path, process: asyncio.subprocess.Process) -> int:
     """Read the DevTools port Chromium picked from the file it writes into its profile."""
     port_file = profile / "DevToolsActivePort"
     for _ in range(300):
-        if process.poll() is not None:
+        if process.returncode is not None:
             raise RuntimeError(f"Chromium exited with status {process.returncode}")
         with contextlib.suppress(OSError, ValueError, IndexError):
             return int(port_file.read_text().splitlines()[0])
