@@ -36,7 +36,7 @@ async def test_folder_problems_are_reported(tmp_path) -> None:
     missing = DisplaySettings(type=DisplayType.FILE, path=tmp_path / "nope" / "frame.png")
     with pytest.raises(DisplayError, match="does not exist"):
         await create_display(missing).open()
-    with pytest.raises(DisplayError, match="needs display.path"):
+    with pytest.raises(DisplayError, match=r"needs display\.path"):
         create_display(DisplaySettings(type=DisplayType.FILE))
     blocked = tmp_path / "frame.png"
     blocked.mkdir()  # a folder where the file should go: os.replace fails
