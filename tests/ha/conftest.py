@@ -35,6 +35,15 @@ _DEBUG_HELPERS = ("linecache.py", "traceback.py")
 
 
 @pytest.fixture
+async def hass(hass: HomeAssistant, tmp_path: Path) -> AsyncGenerator[HomeAssistant]:
+    """HA with its own config folder (phcc's is shared, inside site-packages)."""
+    config_dir = tmp_path / "config"
+    await hass.async_add_executor_job(config_dir.mkdir)
+    hass.config.config_dir = str(config_dir)
+    yield hass
+
+
+@pytest.fixture
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Keep snapshots in tests/ha/snapshots/ like HA core."""
     return snapshot.use_extension(HomeAssistantSnapshotExtension)
