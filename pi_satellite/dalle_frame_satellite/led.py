@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from enum import IntEnum
 from typing import Any, Final
 
+from .errors import ConfigError
 from .settings import LedSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -40,7 +41,10 @@ class StatusLed:
             return
         from gpiozero import LED
 
-        self._device = LED(self._settings.pin, active_high=self._settings.active_high)
+        try:
+            self._device = LED(self._settings.pin, active_high=self._settings.active_high)
+        except Exception as err:  # gpiozero's GPIOZeroError family and OSError
+            raise ConfigError(f"cannot set up the LED on GPIO {self._settings.pin}: {err}") from err
 
     @contextlib.contextmanager
     def hold(self, mode: LedMode) -> Iterator[None]:

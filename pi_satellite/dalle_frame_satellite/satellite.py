@@ -220,6 +220,7 @@ class Satellite:
         assert self.actions is not None
         self._action_name = f"button {name} ({button.action})"
         self._action = asyncio.create_task(self.actions.run(button.action), name=self._action_name)
+        self._action.add_done_callback(_log_unexpected_error)
 
     def press_from_outside(self, name: str) -> str | None:
         """Press a button for the control socket; return a problem, or None when pressed."""
@@ -238,6 +239,12 @@ class Satellite:
         """Wait for the running action, if any, to finish (used by tests and shutdown)."""
         if self._action is not None:
             await asyncio.shield(self._action)
+
+
+def _log_unexpected_error(task: asyncio.Task[None]) -> None:
+    """Log an action's unexpected exception (expected failures are logged by the action)."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        _LOGGER.error("%s failed unexpectedly", task.get_name(), exc_info=error)
 
 
 async def _wait_for_stop_or_crash(stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
