@@ -76,3 +76,13 @@ class ModelLoadingError(ApiError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class ClientGoneError(ApiError):
+    """The client closed its connection before the answer was ready (nobody reads this)."""
+
+    status = 499
+    code = "client_closed_request"
+
+    def __init__(self) -> None:
+        super().__init__("the client closed the connection")

@@ -10,7 +10,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from ..errors import ApiError
+from ..errors import ApiError, ClientGoneError
 from ..generation.base import GenerationRequest
 from .body_reading import read_body
 from .generate_request import MAX_BODY_BYTES, parse_generate_request
@@ -20,6 +20,8 @@ from .state import STATE
 _LOGGER = logging.getLogger(__name__)
 
 NDJSON: Final = "application/x-ndjson"
+CLIENT_CHECK_SECONDS: Final = 0.5
+"""How often a handler waiting for its turn checks that its client is still connected."""
 
 
 async def handle_generate(request: web.Request) -> web.StreamResponse:
@@ -32,7 +34,7 @@ async def handle_generate(request: web.Request) -> web.StreamResponse:
         return await _stream(request, generation)
     job = state.queue.submit(generation)
     job.on_progress = lambda _step, _total: _abandon_if_gone(request, job)
-    result = await _wait(job)
+    result = await _wait(request, job)
     _LOGGER.info(
         "Generated %r (seed %d, grid %d) in %.1f s",
         generation.prompt,
@@ -67,14 +69,16 @@ async def _stream(request: web.Request, generation: GenerationRequest) -> web.St
     )
     try:
         await response.prepare(request)
-        while (event := await events.get()) is not None:
+        while (event := await _next_event(request, events)) is not None:
             step, total = event
             await _write_line(response, {"type": "progress", "step": step, "total": total})
         await _write_line(response, _final_line(job))
         await response.write_eof()
-    except (ConnectionResetError, asyncio.CancelledError):
+    except ConnectionResetError:
         job.abandon()
-        _LOGGER.info("A client left its generation stream; the generation stops")
+        _LOGGER.info("A client left its generation stream; its generation is dropped")
+    except asyncio.CancelledError:
+        job.abandon()
         raise
     return response
 
@@ -108,17 +112,39 @@ async def _write_line(response: web.StreamResponse, line: dict[str, Any]) -> Non
     await response.write(json.dumps(line, separators=(",", ":")).encode() + b"\n")
 
 
-async def _wait(job: GenerationJob) -> GenerationResult:
-    """Await the job; if this handler is cancelled (client gone), abandon the job."""
+async def _wait(request: web.Request, job: GenerationJob) -> GenerationResult:
+    """Await the job, abandoning it when the client disconnects or the handler is cancelled."""
     try:
-        return await asyncio.shield(job.future)
-    except asyncio.CancelledError:
+        while True:
+            try:
+                return await asyncio.wait_for(asyncio.shield(job.future), CLIENT_CHECK_SECONDS)
+            except TimeoutError:
+                if _client_gone(request):
+                    raise ClientGoneError from None
+    except (asyncio.CancelledError, ClientGoneError):
         job.abandon()
         raise
 
 
+async def _next_event(
+    request: web.Request, events: asyncio.Queue[tuple[int, int] | None]
+) -> tuple[int, int] | None:
+    """Return the stream's next event; ConnectionResetError when the client left meanwhile."""
+    while True:
+        try:
+            return await asyncio.wait_for(events.get(), CLIENT_CHECK_SECONDS)
+        except TimeoutError:
+            if _client_gone(request):
+                raise ConnectionResetError("the client closed the connection") from None
+
+
 def _abandon_if_gone(request: web.Request, job: GenerationJob) -> None:
     """Progress hook for PNG requests: stop the generation when the client disconnected."""
-    transport = request.transport
-    if transport is None or transport.is_closing():
+    if _client_gone(request):
         job.abandon()
+
+
+def _client_gone(request: web.Request) -> bool:
+    """Whether the client's connection is closed."""
+    transport = request.transport
+    return transport is None or transport.is_closing()

@@ -98,7 +98,8 @@ class GenerationQueue:
         while True:
             job = await self._waiting.get()
             if job.abandoned or job.future.done():
-                _LOGGER.debug("Skipping a generation whose client left")
+                _LOGGER.info("Skipping a queued generation whose client left")
+                job.future.cancel()
                 continue
             self.running = job
             try:

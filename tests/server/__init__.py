@@ -1,0 +1,1 @@
+"""Tests of the GPU server (addon_inference), run in the server environment."""
