@@ -77,6 +77,7 @@ def configure_logging(args: argparse.Namespace, redactor: RedactingFilter) -> No
     handler.setFormatter(logging.Formatter(args.log_format))
     handler.addFilter(redactor)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO, handlers=[handler])
+    logging.getLogger("PIL").setLevel(logging.INFO)  # per-chunk PNG debug lines are noise
     if not args.debug:
         logging.getLogger("aiohttp").setLevel(logging.WARNING)
 
