@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any, Final
@@ -67,53 +66,62 @@ class Satellite:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start everything, run until stop is set, then release everything."""
-        ha = self.settings.home_assistant
         self.read_token()  # refuse a missing or readable token file before anything starts
         await self.display.open()
-        set_pin_factory(self.settings.gpio.pin_factory)
-        buttons = self.settings.buttons
-        if self.settings.display.type == DisplayType.INKY:
-            buttons = fit_buttons_to_panel(buttons, self.display.panel)
-        self._button_settings = {button.name: button for button in buttons}
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=ha.request_timeout_seconds)
+        try:
+            set_pin_factory(self.settings.gpio.pin_factory)
+            buttons = self.settings.buttons
+            if self.settings.display.type == DisplayType.INKY:
+                buttons = fit_buttons_to_panel(buttons, self.display.panel)
+            self._button_settings = {button.name: button for button in buttons}
+            ha = self.settings.home_assistant
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=ha.request_timeout_seconds)
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                self._session = session
+                await self._run_connected_parts(stop, buttons)
+        finally:
+            await self.display.close()
+        _LOGGER.info("Stopped")
+
+    async def _run_connected_parts(
+        self, stop: asyncio.Event, buttons: tuple[ButtonSettings, ...]
+    ) -> None:
+        """Run the HA link, the frame follower, buttons, LED and control socket until stop."""
+        assert self._session is not None
+        ha = self.settings.home_assistant
+        self.link = HaLink(ha, self._session, self.read_token, self._on_connected)
+        store = StateStore(self.settings.state_file)
+        self.follower = FrameFollower(
+            self.display, self.settings.display, self._fetch_frame, store, self.led
+        )
+        self.actions = FrameActions(
+            ha, self.settings.audio, self.link, self._recorder, self._transcribe, self.led
+        )
         control: ControlSocket | None = None
         tasks: list[asyncio.Task[None]] = []
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            self._session = session
-            self.link = HaLink(ha, session, self.read_token, self._on_connected)
-            self.follower = FrameFollower(
-                self.display, self.settings.display, self._fetch_frame,
-                StateStore(self.settings.state_file), self.led,
-            )  # fmt: skip
-            self.actions = FrameActions(
-                ha, self.settings.audio, self.link, self._recorder, self._transcribe, self.led
-            )
-            try:
-                self.led.open()
-                self.buttons = FrameButtons(buttons, self.on_press)
-                self.buttons.open()
-                if self.settings.control_socket is not None:
-                    control = ControlSocket(self.settings.control_socket, self.press_from_outside)
-                    await control.start()
-                tasks = [
-                    asyncio.create_task(self.link.run(), name="home assistant link"),
-                    asyncio.create_task(self.follower.run(), name="frame follower"),
-                ]
-                self._log_ready(buttons)
-                await _wait_for_stop_or_crash(stop, tasks)
-            finally:
-                for task in [*tasks, *([self._action] if self._action else [])]:
-                    task.cancel()
-                for task in [*tasks, *([self._action] if self._action else [])]:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-                if control is not None:
-                    await control.close()
-                if self.buttons is not None:
-                    self.buttons.close()
-                self.led.close()
-                await self.display.close()
-        _LOGGER.info("Stopped")
+        try:
+            self.led.open()
+            self.buttons = FrameButtons(buttons, self.on_press)
+            self.buttons.open()
+            if self.settings.control_socket is not None:
+                control = ControlSocket(self.settings.control_socket, self.press_from_outside)
+                await control.start()
+            tasks = [
+                asyncio.create_task(self.link.run(), name="home assistant link"),
+                asyncio.create_task(self.follower.run(), name="frame follower"),
+            ]
+            self._log_ready(buttons)
+            await _wait_for_stop_or_crash(stop, tasks)
+        finally:
+            running = [*tasks, *([self._action] if self._action else [])]
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)  # errors were logged
+            if control is not None:
+                await control.close()
+            if self.buttons is not None:
+                self.buttons.close()
+            self.led.close()
 
     def _log_ready(self, buttons: tuple[ButtonSettings, ...]) -> None:
         """Log the one line that says what runs where."""
@@ -185,18 +193,28 @@ class Satellite:
         assert self._session is not None and self.link is not None
         token = self.link.token or self.read_token()
         return await ha_rest.fetch_image(
-            self._session, ha.url, token, ha.frame_entity,
-            time_limit=ha.request_timeout_seconds, verify_ssl=ha.verify_ssl,
-        )  # fmt: skip
+            self._session,
+            ha.url,
+            token,
+            ha.frame_entity,
+            time_limit=ha.request_timeout_seconds,
+            verify_ssl=ha.verify_ssl,
+        )
 
     async def _transcribe(self, token: Secret, pcm: bytes) -> str:
         """Send a recording to the STT entity."""
         ha = self.settings.home_assistant
         assert self._session is not None
         return await ha_rest.transcribe(
-            self._session, ha.url, token, ha.stt_entity, pcm,
-            language=ha.language, time_limit=ha.service_timeout_seconds, verify_ssl=ha.verify_ssl,
-        )  # fmt: skip
+            self._session,
+            ha.url,
+            token,
+            ha.stt_entity,
+            pcm,
+            language=ha.language,
+            time_limit=ha.service_timeout_seconds,
+            verify_ssl=ha.verify_ssl,
+        )
 
     def on_press(self, name: str) -> None:
         """Handle a button press on the loop: debounce, one action at a time."""
@@ -210,9 +228,11 @@ class Satellite:
         self._last_press[name] = now
         if self._action is not None and not self._action.done():
             _LOGGER.info(
-                "Button %s (%s) ignored: %s is still running", name, button.action,
+                "Button %s (%s) ignored: %s is still running",
+                name,
+                button.action,
                 self._action_name,
-            )  # fmt: skip
+            )
             return
         _LOGGER.info("Button %s pressed: %s", name, button.action)
         if button.action == ButtonAction.NONE:
