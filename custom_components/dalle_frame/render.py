@@ -18,7 +18,6 @@ background with a panel colour; draw the caption crisply in one panel colour.
 from __future__ import annotations
 
 import io
-import math
 import warnings
 from dataclasses import dataclass
 from typing import Final
@@ -194,8 +193,6 @@ def render_frame(art_png: bytes, options: RenderOptions) -> bytes:
     art = decode_art(art_png, background.at(options.saturation))
     width, height = options.size
     layout = layout_caption(options.caption, width, height) if options.caption else None
-    if layout is not None and height - layout.height < math.ceil(height / 2):
-        layout = None  # a caption may never take more than half the panel
     positions = _compose(options, art, panel, background, layout)
     indices = np.array(panel.indices, dtype=np.uint8)[positions]
     frame = Image.frombytes("P", (width, height), indices.tobytes())

@@ -134,14 +134,20 @@ def wrap_words(text: str, font: Font, max_width: float) -> list[str]:
 
 
 def _with_ellipsis(line: str, font: Font, max_width: float) -> str:
-    """End ``line`` with an ellipsis after its last whole word that leaves room for it."""
+    """End ``line`` with an ellipsis after its last whole word that leaves room for it.
+
+    A line that is one piece of a hyphen-broken word keeps as much of it as fits.
+    """
     words = line.split()
-    while words:
+    while len(words) > 1:
         candidate = " ".join(words) + ELLIPSIS
         if _text_width(font, candidate) <= max_width:
             return candidate
         words.pop()
-    return ELLIPSIS
+    piece = words[0].removesuffix(HYPHEN) if words else ""
+    while piece and _text_width(font, piece + ELLIPSIS) > max_width:
+        piece = piece[:-1]
+    return piece + ELLIPSIS
 
 
 def layout_caption(

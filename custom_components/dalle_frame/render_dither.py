@@ -174,10 +174,9 @@ def dither_floyd_steinberg(rgb: UInt8Array, palette: UInt8Array) -> UInt8Array:
     picture = Image.frombytes("RGB", (width, height), rgb.tobytes())
     picture = picture.point(_LINEAR_8BIT.tolist() * 3)
     quantized = picture.quantize(palette=palette_image, dither=Image.Dither.FLOYDSTEINBERG)
-    positions = np.asarray(quantized, dtype=np.uint8)
+    positions = np.array(quantized, dtype=np.uint8)
     # Ties resolve to the first entry; never let a padding entry reach the caller anyway.
-    if positions.max(initial=0) >= len(palette):
-        positions = np.where(positions < len(palette), positions, 0).astype(np.uint8)
+    positions[positions >= len(palette)] = 0
     return positions
 
 

@@ -377,7 +377,8 @@ def jpeg_bytes() -> bytes:
         (ART[: len(ART) // 2], "not a readable PNG"),
         (ART[:40] + bytes(b ^ 0x5A for b in ART[40:200]) + ART[200:], "not a readable PNG"),
         (png_with_header(16, 16), "not a readable PNG"),
-        (png_with_header(100_000, 100_000), "pixels"),
+        (png_with_header(5000, 5000), "5000x5000 pixels; at most 16777216"),
+        (png_with_header(100_000, 100_000), "not a readable PNG"),
         ("not bytes", "must be PNG bytes"),
         (None, "must be PNG bytes"),
     ],
@@ -415,6 +416,13 @@ def test_options_must_be_render_options() -> None:
     """render_frame refuses anything but RenderOptions."""
     with pytest.raises(ValueError, match="Options must be RenderOptions"):
         render_frame(ART, {"panel": "inky_impression_5_7"})
+
+
+def test_a_colour_the_panel_lacks_is_refused() -> None:
+    """Asking a Spectra panel for orange names the colours it has."""
+    with pytest.raises(ValueError, match="has no colour 'orange'; it has black, white, yellow"):
+        PANELS["inky_impression_spectra_7_3"].colour("orange")
+    assert PANELS["inky_impression_7_3"].colour("orange").index == 6
 
 
 def test_integer_saturation_is_accepted() -> None:

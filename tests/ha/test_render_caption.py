@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from custom_components.dalle_frame import render_caption
 from custom_components.dalle_frame.render_caption import (
     ELLIPSIS,
     MAX_LINES,
@@ -71,6 +72,29 @@ def test_long_prompt_is_limited_and_ends_with_an_ellipsis_at_a_word_boundary() -
         assert layout.font.getlength(line) <= 600 - 2 * layout.margin
 
 
+def test_giant_words_are_cut_with_an_ellipsis_when_too_long() -> None:
+    """Only a word longer than a line may be cut, and then the last line still ends in '…'."""
+    layout = layout_caption("x" * 400, 600, 448)
+    assert layout is not None
+    assert len(layout.lines) == MAX_LINES
+    assert all(line.endswith("-") for line in layout.lines[:-1])
+    assert layout.lines[-1].endswith("x" + ELLIPSIS)
+    assert all(layout.font.getlength(line) <= 600 - 2 * layout.margin for line in layout.lines)
+
+
+def test_ellipsis_trims_a_broken_word_piece_to_fit() -> None:
+    """A hyphen-broken piece as the last line loses letters until the ellipsis fits."""
+    piece = "x" * 10 + "-"
+    width = FONT.getlength(piece)
+    shortened = render_caption._with_ellipsis(piece, FONT, width)
+    assert shortened.endswith(ELLIPSIS)
+    assert shortened.startswith("x")
+    assert len(shortened) < len(piece)
+    assert FONT.getlength(shortened) <= width
+    room = FONT.getlength("a fox" + ELLIPSIS)
+    assert render_caption._with_ellipsis("a fox in the snow", FONT, room) == "a fox" + ELLIPSIS
+
+
 def test_prompt_of_exactly_max_lines_has_no_ellipsis() -> None:
     """No ellipsis when nothing was left out."""
     size = font_size_for(600, 448)
@@ -102,6 +126,7 @@ def test_layout_height_counts_lines_and_margins() -> None:
         ("café crème brûlée", "cafe creme brulee"),
         ("\u201cnaïve\u201d Straße", '"naive" Strasse'),
         ("a  fox\n\tin   snow ", "a fox in snow"),
+        ("no\u00a0break\u2003space", "no break space"),
         ("rock \u2014 roll\u2026", "rock - roll\u2026"),
         ("\u732b on a mat", "? on a mat"),
     ],

@@ -161,6 +161,7 @@ def test_linear_to_lab_reference_points() -> None:
     """White is L=100, a=b=0; black is 0; sRGB red is (53.2, 80.1, 67.2)."""
     np.testing.assert_allclose(linear_to_lab(np.array([1.0, 1.0, 1.0])), [100, 0, 0], atol=0.01)
     np.testing.assert_allclose(linear_to_lab(np.zeros(3)), [0, 0, 0], atol=0.01)
+    np.testing.assert_allclose(linear_to_lab(np.array([1, 1, 1])), [100, 0, 0], atol=0.01)
     np.testing.assert_allclose(
         linear_to_lab(np.array([1.0, 0.0, 0.0])), [53.24, 80.09, 67.20], atol=0.1
     )
