@@ -18,7 +18,11 @@ async def read_body(request: web.Request, limit: int) -> bytes:
         raise PayloadTooLargeError(
             f"the body is {announced} bytes; this endpoint accepts at most {limit} bytes"
         )
-    body = await request.content.read(limit + 1)
-    if len(body) > limit:
-        raise PayloadTooLargeError(f"the body is over this endpoint's limit of {limit} bytes")
-    return body
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(min(limit + 1 - size, 1 << 20)):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLargeError(f"the body is over this endpoint's limit of {limit} bytes")
+    return b"".join(chunks)

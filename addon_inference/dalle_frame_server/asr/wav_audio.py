@@ -56,6 +56,8 @@ def read_wav(data: bytes) -> WavAudio:
     """Parse a WAV file's bytes; raise an ApiError (400/413/415) for anything unsupported."""
     if len(data) > MAX_WAV_BYTES:
         raise _too_large(len(data))
+    if not data:
+        raise BadRequestError(f"the body is empty; {_AUDIO_HINT}", code="empty_audio")
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         kind = "RIFF but not WAVE" if data[:4] == b"RIFF" else "not a WAV file"
         raise UnsupportedMediaError(
