@@ -11,6 +11,7 @@ from homeassistant.helpers.typing import ConfigType
 from .api import DalleFrameClient
 from .const import CONF_TOKEN, CONF_URL, DOMAIN, PLATFORMS
 from .controller import FrameController
+from .conversation_triggers import async_setup_sentence_triggers
 from .coordinator import DalleFrameHealthCoordinator
 from .data import DalleFrameConfigEntry, DalleFrameData
 from .history import FrameHistory, history_folder
@@ -51,6 +52,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: DalleFrameConfigEntry) -
     )
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    async_setup_sentence_triggers(hass, entry)
     return True
 
 

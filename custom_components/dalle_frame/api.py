@@ -38,6 +38,8 @@ GENERATE_READ_SECONDS: Final = 300.0
 MAX_LINE_BYTES: Final = 64 * 1024 * 1024
 PNG_SIGNATURE: Final = b"\x89PNG\r\n\x1a\n"
 NDJSON: Final = "application/x-ndjson"
+# Speech: at most 30 s of audio, transcribed beside a generation (wav2vec2 on a CPU: seconds).
+TRANSCRIBE_TIMEOUT: Final = aiohttp.ClientTimeout(total=60, sock_connect=10)
 
 ProgressCallback: TypeAlias = Callable[[int, int], None]
 
@@ -156,6 +158,30 @@ class DalleFrameClient:
             raise GenerationTimeoutError(seconds=f"{GENERATE_READ_SECONDS:.0f}") from err
         except (aiohttp.ClientError, ConnectionError) as err:
             raise self._cannot_connect(err) from err
+
+    async def async_transcribe(self, wav: bytes) -> str:
+        """Return the text the server's ASR hears in `wav` (16-bit PCM WAV, at most 30 s)."""
+        try:
+            async with self._session.post(
+                f"{self.url}/v1/transcribe",
+                data=wav,
+                headers={**self._auth_headers, "Content-Type": "audio/wav"},
+                timeout=TRANSCRIBE_TIMEOUT,
+            ) as response:
+                if response.status != 200:
+                    raise await _error_from_response(response)
+                body = await _json_body(response)
+        except TimeoutError as err:
+            raise CannotConnectError(
+                url=self.url,
+                reason=f"no answer to /v1/transcribe within {TRANSCRIBE_TIMEOUT.total:.0f} s",
+            ) from err
+        except (aiohttp.ClientError, ConnectionError) as err:
+            raise self._cannot_connect(err) from err
+        text = body.get("text") if isinstance(body, dict) else None
+        if not isinstance(text, str):
+            raise InvalidResponseError(reason="/v1/transcribe did not answer a text")
+        return text
 
 
 async def _image_from_stream(

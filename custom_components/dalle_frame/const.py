@@ -16,6 +16,7 @@ PLATFORMS: Final = [
     Platform.NUMBER,
     Platform.SELECT,
     Platform.SENSOR,
+    Platform.STT,
     Platform.SWITCH,
     Platform.TEXT,
 ]

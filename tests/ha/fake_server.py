@@ -18,6 +18,8 @@ from typing import Any
 from aiohttp import web
 from PIL import Image, ImageDraw
 
+from .fake_transcribe import FakeTranscribeRoute
+
 HOST = "127.0.0.1"
 
 
@@ -70,6 +72,7 @@ class FakeGpuServer:
         self._runner: web.AppRunner | None = None
         self._stop_task: asyncio.Task[None] | None = None
         self._next_seed = 1000
+        self.transcribe = FakeTranscribeRoute(lambda: self.token)  # /v1/transcribe's knobs
 
     @property
     def url(self) -> str:
@@ -83,6 +86,7 @@ class FakeGpuServer:
         app = web.Application()
         app.router.add_get("/v1/health", self._health)
         app.router.add_post("/v1/generate", self._generate)
+        app.router.add_post("/v1/transcribe", self.transcribe.handle)
         self._runner = web.AppRunner(app, shutdown_timeout=0.1, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, HOST, self.port)

@@ -1,0 +1,161 @@
+"""Sentence triggers on HA's built-in conversation agent: "paint {prompt}" and friends.
+
+HA 2025.4 has no public way for an integration to add sentences to the built-in agent. Its
+default agent's `register_trigger` (what automations' conversation triggers use) does it; that
+is a private API, so it is looked up with care and, where it is missing, a log line points to
+the blueprint instead. The assist pipeline checks sentence triggers before any agent, so the
+sentences also work with an LLM agent. The triggers exist while at least one frame is loaded;
+each sentence runs the matching intent from intent.py for the device that spoke.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from homeassistant.const import EVENT_COMPONENT_LOADED
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.helpers import intent
+from homeassistant.util.hass_dict import HassKey
+
+from .const import DOMAIN, LOGGER
+from .data import DalleFrameConfigEntry
+from .intent import INTENT_NEW_PROMPT, INTENT_PAINT, INTENT_REGENERATE, SLOT_PROMPT
+from .voice_sentences import ALL_SENTENCES, VoiceAction, parse_voice_command
+
+try:
+    from homeassistant.components.conversation.const import DATA_DEFAULT_ENTITY
+except ImportError:  # a later HA moved it: the sentences are then left out (see below)
+    DATA_DEFAULT_ENTITY = None
+
+if TYPE_CHECKING:
+    from hassil.recognize import RecognizeResult
+    from homeassistant.components.conversation import ConversationInput
+
+CONVERSATION: Final = "conversation"
+BLUEPRINT_HINT: Final = (
+    "use the blueprint blueprints/automation/dalle_frame/paint_from_voice.yaml instead"
+)
+_INTENTS: Final = {
+    VoiceAction.PAINT: INTENT_PAINT,
+    VoiceAction.NEW_PROMPT: INTENT_NEW_PROMPT,
+    VoiceAction.REGENERATE: INTENT_REGENERATE,
+}
+
+
+@dataclass
+class SentenceTriggers:
+    """The registration shared by every loaded frame."""
+
+    entry_ids: set[str] = field(default_factory=set)
+    unregister: CALLBACK_TYPE | None = None
+    stop_waiting: CALLBACK_TYPE | None = None
+
+
+DATA_SENTENCE_TRIGGERS: Final[HassKey[SentenceTriggers]] = HassKey(f"{DOMAIN}_sentence_triggers")
+
+
+@callback
+def async_setup_sentence_triggers(hass: HomeAssistant, entry: DalleFrameConfigEntry) -> None:
+    """Make the sentences work while `entry` is loaded (registered once for all frames)."""
+    triggers = hass.data.setdefault(DATA_SENTENCE_TRIGGERS, SentenceTriggers())
+    first = not triggers.entry_ids
+    triggers.entry_ids.add(entry.entry_id)
+    entry.async_on_unload(lambda: _async_release(hass, entry.entry_id))
+    if not first:
+        return
+    if CONVERSATION in hass.config.components:
+        _async_register(hass, triggers)
+        return
+
+    @callback
+    def _conversation_loaded(event: Event[Any]) -> None:
+        """Register once the conversation integration is set up."""
+        if event.data.get("component") == CONVERSATION:
+            _async_stop_waiting(triggers)
+            _async_register(hass, triggers)
+
+    LOGGER.debug("Voice sentences wait for the conversation integration to load")
+    triggers.stop_waiting = hass.bus.async_listen(EVENT_COMPONENT_LOADED, _conversation_loaded)
+
+
+@callback
+def _async_release(hass: HomeAssistant, entry_id: str) -> None:
+    """Forget `entry_id`; remove the sentences with the last frame."""
+    triggers = hass.data.get(DATA_SENTENCE_TRIGGERS)
+    if triggers is None:
+        return
+    triggers.entry_ids.discard(entry_id)
+    if triggers.entry_ids:
+        return
+    _async_stop_waiting(triggers)
+    if triggers.unregister is not None:
+        triggers.unregister()
+        triggers.unregister = None
+        LOGGER.debug("Voice sentences removed from the built-in conversation agent")
+
+
+@callback
+def _async_stop_waiting(triggers: SentenceTriggers) -> None:
+    """Stop waiting for the conversation integration."""
+    if triggers.stop_waiting is not None:
+        triggers.stop_waiting()
+        triggers.stop_waiting = None
+
+
+@callback
+def _async_register(hass: HomeAssistant, triggers: SentenceTriggers) -> None:
+    """Register the sentences on the default agent, if this HA version still allows it."""
+    agent = hass.data.get(DATA_DEFAULT_ENTITY) if DATA_DEFAULT_ENTITY is not None else None
+    register = getattr(agent, "register_trigger", None)
+    if register is None:
+        LOGGER.warning(
+            "This Home Assistant version does not let integrations add sentences to its "
+            'built-in conversation agent, so "paint ..." is not understood there (LLM agents '
+            "still get the DalleFramePaint intent as a tool); %s",
+            BLUEPRINT_HINT,
+        )
+        return
+
+    async def sentence_heard(user_input: ConversationInput, result: RecognizeResult) -> str:
+        """Trigger callback: run the intent the text asks for; return the speech."""
+        return await _async_run_sentence(hass, user_input, result)
+
+    try:
+        triggers.unregister = register(ALL_SENTENCES, sentence_heard)
+    except (TypeError, ValueError) as err:  # the private API changed its signature
+        LOGGER.warning(
+            "Cannot add the frame's sentences to the built-in conversation agent (%s); %s",
+            err,
+            BLUEPRINT_HINT,
+        )
+        return
+    LOGGER.debug("Voice sentences registered on the built-in conversation agent")
+
+
+async def _async_run_sentence(
+    hass: HomeAssistant, user_input: ConversationInput, result: RecognizeResult
+) -> str:
+    """Run the intent `user_input` asks for, for the device that spoke; return the speech."""
+    command = parse_voice_command(user_input.text)
+    if command is not None:
+        intent_type = _INTENTS[command.action]
+        slots = {SLOT_PROMPT: {"value": command.prompt}} if command.prompt else {}
+    else:  # the agent normalised the text differently: use its own reading of the prompt
+        prompt = getattr(result.entities.get(SLOT_PROMPT), "value", None)
+        intent_type, slots = INTENT_PAINT, {SLOT_PROMPT: {"value": str(prompt or "")}}
+    try:
+        response = await intent.async_handle(
+            hass,
+            DOMAIN,
+            intent_type,
+            slots,
+            text_input=user_input.text,
+            context=user_input.context,
+            language=user_input.language,
+            device_id=user_input.device_id,
+        )
+    except intent.IntentError as err:
+        LOGGER.warning("Cannot handle %r: %s", user_input.text, err)
+        return "Sorry, I could not do that; the log has details."
+    return str(response.speech.get("plain", {}).get("speech", ""))

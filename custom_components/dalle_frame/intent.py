@@ -1,0 +1,130 @@
+"""Intents: paint a picture from a spoken prompt, paint something new, paint it again.
+
+HA's intent component loads this platform when the integration is set up. Each handler has a
+description and a slot schema, so LLM conversation agents get it as a tool; the built-in
+agent reaches it through the sentence triggers in conversation_triggers.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import voluptuous as vol
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import intent
+
+from .data import DalleFrameConfigEntry
+from .validation import validate_prompt
+from .voice_painting import GenerationJob, async_start_painting
+from .voice_target import VoiceTargetError, frame_for_voice
+
+INTENT_PAINT: Final = "DalleFramePaint"
+INTENT_NEW_PROMPT: Final = "DalleFrameNewPrompt"
+INTENT_REGENERATE: Final = "DalleFrameRegenerate"
+SLOT_PROMPT: Final = "prompt"
+
+
+async def async_setup_intents(hass: HomeAssistant) -> None:
+    """Register the frame's intents (called once by HA's intent component)."""
+    intent.async_register(hass, PaintIntentHandler())
+    intent.async_register(hass, NewPromptIntentHandler())
+    intent.async_register(hass, RegenerateIntentHandler())
+
+
+class FrameIntentHandler(intent.IntentHandler):
+    """Starts a generation on the speaker's frame and says what is being painted."""
+
+    async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
+        """Choose the frame, start the generation, reply at once."""
+        slots = self.async_validate_slots(intent_obj.slots)
+        response = intent_obj.create_response()
+        try:
+            entry = frame_for_voice(intent_obj.hass, intent_obj.device_id)
+            job, what = self.generation(entry, slots)
+        except VoiceTargetError as err:
+            return _error(response, str(err))
+        except HomeAssistantError as err:  # a prompt the frame cannot take
+            return _error(response, f"I cannot paint that: {err}")
+        start = await async_start_painting(intent_obj.hass, entry, job, what)
+        if start.error is not None:
+            return _error(response, f"I could not paint {what} on {entry.title}. {start.error}")
+        if start.result is not None:
+            response.async_set_speech(f"{entry.title} now shows {start.result.prompt}.")
+        elif start.queued:
+            response.async_set_speech(
+                f"{entry.title} is still painting; {what} comes next. It takes a moment."
+            )
+        else:
+            response.async_set_speech(f"Painting {what} on {entry.title}. It takes a moment.")
+        return response
+
+    def generation(
+        self, entry: DalleFrameConfigEntry, slots: dict[str, Any]
+    ) -> tuple[GenerationJob, str]:
+        """Return the generation to start and how to name it in speech."""
+        raise NotImplementedError
+
+
+class PaintIntentHandler(FrameIntentHandler):
+    """Paint a picture of the spoken subject."""
+
+    intent_type = INTENT_PAINT
+    description = (
+        "Paints a new picture of the given subject with AI and shows it on the e-paper "
+        "picture frame"
+    )
+
+    @property
+    def slot_schema(self) -> dict[Any, Any]:
+        """The free-text subject."""
+        return {
+            vol.Required(
+                SLOT_PROMPT,
+                description="What to paint, in English, for example: a lighthouse in a storm",
+            ): intent.non_empty_string
+        }
+
+    def generation(
+        self, entry: DalleFrameConfigEntry, slots: dict[str, Any]
+    ) -> tuple[GenerationJob, str]:
+        """Generate the prompt (checked here, so a bad one is reported at once)."""
+        prompt = validate_prompt(slots[SLOT_PROMPT]["value"])
+        controller = entry.runtime_data.controller
+        return (lambda: controller.async_generate(prompt=prompt)), prompt
+
+
+class NewPromptIntentHandler(FrameIntentHandler):
+    """Paint a new subject from the frame's prompt list."""
+
+    intent_type = INTENT_NEW_PROMPT
+    description = (
+        "Paints a new picture of a subject chosen from the picture frame's own prompt list"
+    )
+
+    def generation(
+        self, entry: DalleFrameConfigEntry, slots: dict[str, Any]
+    ) -> tuple[GenerationJob, str]:
+        """Generate from a new prompt from the list."""
+        return entry.runtime_data.controller.async_new_prompt, "something new"
+
+
+class RegenerateIntentHandler(FrameIntentHandler):
+    """Paint the current subject again with a new seed."""
+
+    intent_type = INTENT_REGENERATE
+    description = "Paints the picture frame's current subject again, as a different picture"
+
+    def generation(
+        self, entry: DalleFrameConfigEntry, slots: dict[str, Any]
+    ) -> tuple[GenerationJob, str]:
+        """Generate the current prompt again."""
+        controller = entry.runtime_data.controller
+        what = f"{controller.prompt} again" if controller.prompt else "something new"
+        return controller.async_regenerate, what
+
+
+def _error(response: intent.IntentResponse, message: str) -> intent.IntentResponse:
+    """Make `response` a failure that speaks `message`."""
+    response.async_set_error(intent.IntentResponseErrorCode.FAILED_TO_HANDLE, message)
+    return response
