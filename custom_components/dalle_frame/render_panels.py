@@ -12,7 +12,12 @@ depend on inky):
   Their driver quantizes to six colours in the order black, white, yellow, red, blue, green
   and then remaps 0-5 to those native indices before sending. Frames rendered here already
   hold the native indices (0, 1, 2, 3, 5, 6), so a program that writes the image's indices
-  straight into the driver's buffer shows exactly what was rendered.
+  straight into the driver's buffer (``display.buf``) shows exactly what was rendered.
+  Their ``set_image`` does not pass a "P" image's indices on: it converts the image to RGB
+  through its palette and matches each pixel to the pure colours, which gives back the same
+  indices only while the palette's blue and green stay nearer their pure colours than black
+  (saturation up to 0.77; tested with the real driver: identical at 0.5, a quarter of the
+  pixels wrong at 0.8).
 - Both drivers model the glass colours as ``saturation * SATURATED + (1 - saturation) *
   DESATURATED`` per channel, truncated to an integer (``_palette_blend``). The same blend,
   computed the same way, gives the colours of the PNG palette here, so the PNG previews what
