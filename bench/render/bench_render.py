@@ -8,7 +8,8 @@ size, saturation 0.5) in the same process, and prints:
 - milliseconds per render_frame call (median of --repeat) per dither, and inky's set_image
   on the same picture, with the ratio;
 - the mean CIE76 Delta E (quality.py) of each dither mode and of inky's conversion, per test
-  picture and on average, plus any index inky produced that the panel does not take.
+  picture and on average, plus any index inky produced that the panel does not take;
+- whether each driver's set_image keeps a rendered frame's indices, per saturation.
 """
 
 from __future__ import annotations
@@ -202,6 +203,24 @@ def run(repeat: int, save_images: Path | None) -> None:
         print(f"  {name:<36}{ours:7.2f} vs {theirs:6.2f}  ({ours / theirs:.2f}x, {verdict})")
 
 
+def driver_round_trip(png: bytes) -> None:
+    """Print whether each inky driver's set_image keeps a rendered frame's indices."""
+    print("\n== inky set_image(rendered frame): does the driver's buffer keep our indices? ==")
+    for panel_key, panel in render.PANELS.items():
+        driver = inky_driver(panel_key)
+        answers = []
+        for saturation in (0.0, 0.5, 0.77, 0.8, 1.0):
+            options = render.RenderOptions(panel=panel_key, saturation=saturation)
+            frame = Image.open(io.BytesIO(render.render_frame(png, options)))
+            ours = np.asarray(frame)
+            driver.set_image(frame, saturation=saturation)
+            same = np.array_equal(np.asarray(driver.buf), ours)
+            answers.append(f"{saturation}: {'yes' if same else 'NO'}")
+        print(f"  {panel.name:<36}" + ", ".join(answers))
+    print("  (Spectra drivers re-match a palette image's colours to pure colours: write")
+    print("   display.buf = numpy.asarray(frame) instead of set_image for saturation > 0.77)")
+
+
 def main() -> None:
     """Parse arguments and run."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
@@ -209,6 +228,7 @@ def main() -> None:
     parser.add_argument("--save-images", type=Path, help="write every shown picture here")
     arguments = parser.parse_args()
     run(arguments.repeat, arguments.save_images)
+    driver_round_trip(png_bytes(quality_pictures()["photo_noise"]))
 
 
 if __name__ == "__main__":
