@@ -23,6 +23,7 @@ import time
 import types
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -77,7 +78,7 @@ def png_bytes(picture: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def inky_driver(panel_key: str) -> object:
+def inky_driver(panel_key: str) -> Any:
     """Construct the panel's inky driver without hardware (resolution given, nothing opened)."""
     module = importlib.import_module(INKY_DRIVERS[panel_key])
     panel = render.PANELS[panel_key]
@@ -103,7 +104,7 @@ def panel_table(panel_key: str) -> np.ndarray:
     return table
 
 
-def inky_table(driver: object, panel_key: str) -> np.ndarray:
+def inky_table(driver: Any, panel_key: str) -> np.ndarray:
     """Colours by index as inky's own quantizer saw them.
 
     7-colour drivers quantize against their blend plus CLEAN (7, white) and zero padding
@@ -134,73 +135,97 @@ def timed(function: Callable[[], object], repeat: int) -> tuple[float, float]:
     return statistics.median(times), min(times)
 
 
-def run(repeat: int, save_images: Path | None) -> None:
+CAPTION = "a watercolor of a lighthouse in a storm, waves crashing on the rocks"
+
+
+def time_panel(panel_key: str, png: bytes, canvas: np.ndarray, repeat: int, inky: bool) -> None:
+    """Print render_frame's time per dither (and inky's set_image on the same picture)."""
+    inky_ms = inky_best = float("nan")
+    if inky:
+        driver, image = inky_driver(panel_key), Image.fromarray(canvas)
+        inky_ms, inky_best = timed(lambda: driver.set_image(image, saturation=SATURATION), repeat)
+    print(f"{'render time (ms)':<22}{'median':>8}{'best':>8}{'vs inky':>9}{'caption':>9}")
+    for dither in render.DITHERS:
+        options = render.RenderOptions(panel=panel_key, dither=dither)
+        ms, best = timed(lambda o=options: render.render_frame(png, o), repeat)
+        captioned = render.RenderOptions(panel=panel_key, dither=dither, caption=CAPTION)
+        caption_ms, _ = timed(lambda o=captioned: render.render_frame(png, o), repeat)
+        ratio = f"{ms / inky_ms:8.2f}x" if inky else f"{'-':>9}"
+        print(f"  {dither:<20}{ms:8.1f}{best:8.1f}{ratio}{caption_ms:9.1f}")
+    if inky:
+        print(f"  {'inky set_image':<20}{inky_ms:8.1f}{inky_best:8.1f}{1.0:8.2f}x")
+
+
+def quality_panel(
+    panel_key: str, pictures: dict[str, np.ndarray], save_images: Path | None
+) -> tuple[float, float]:
+    """Print Delta E per dither and for inky; return the default mode's and inky's means."""
+    panel, driver = render.PANELS[panel_key], inky_driver(panel_key)
+    names = list(pictures)
+    print(f"{'Delta E':<22}" + "".join(f"{name:>13}" for name in names) + f"{'mean':>8}")
+    means: dict[str, float] = {}
+    invalid_total = 0
+    for method in [*render.DITHERS, "inky"]:
+        values = []
+        for name in names:
+            canvas, box = fitted_canvas(pictures[name], panel_key)
+            if method == "inky":
+                driver.set_image(Image.fromarray(canvas), saturation=SATURATION)
+                indices = np.asarray(driver.buf, dtype=np.uint8)
+                shown = inky_table(driver, panel_key)[indices]
+                invalid_total += invalid_count(indices, panel_key)
+            else:
+                options = render.RenderOptions(panel=panel_key, dither=method)
+                frame = Image.open(
+                    io.BytesIO(render.render_frame(png_bytes(pictures[name]), options))
+                )
+                indices = np.asarray(frame)
+                shown = panel_table(panel_key)[indices]
+                if invalid_count(indices, panel_key):
+                    raise AssertionError(f"{method} produced indices the panel does not take")
+            values.append(mean_delta_e(shown[box], canvas[box]))
+            if save_images is not None:
+                save_images.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(shown).save(save_images / f"{panel_key}_{name}_{method}.png")
+        means[method] = float(np.mean(values))
+        label = "inky (set_image)" if method == "inky" else method
+        print(f"  {label:<20}" + "".join(f"{v:13.2f}" for v in values) + f"{means[method]:8.2f}")
+    share = invalid_total / (len(names) * panel.width * panel.height)
+    print(
+        f"  inky sent {invalid_total} pixels ({share:.2%}) with an index the panel does not "
+        "take (7 CLEAN or 8+), counted above as the colour its own palette gives them"
+    )
+    return means["floyd_steinberg"], means["inky"]
+
+
+def run(repeat: int, save_images: Path | None, timing_only: bool) -> None:
     """Benchmark every panel and print the tables."""
     pictures = quality_pictures()
-    pngs = {name: png_bytes(picture) for name, picture in pictures.items()}
-    timing_png = pngs["photo_noise"]
-    caption = "a watercolor of a lighthouse in a storm, waves crashing on the rocks"
+    timing_png = png_bytes(pictures["photo_noise"])
     print(
         f"Pillow {Image.__version__}, numpy {np.__version__}; saturation {SATURATION}; "
-        f"median of {repeat} runs; Delta E: mean CIE76 after a Gaussian blur "
-        f"(sigma 2 px) in linear light, art area only"
+        f"median and best of {repeat} runs"
+        + (
+            ""
+            if timing_only
+            else "; Delta E: mean CIE76 after a Gaussian blur "
+            "(sigma 2 px) in linear light, art area only"
+        )
     )
     summary = []
     for panel_key, panel in render.PANELS.items():
-        driver = inky_driver(panel_key)
         print(f"\n== {panel.name} ({panel.width}x{panel.height}) ==")
-        canvas_image = Image.fromarray(fitted_canvas(pictures["photo_noise"], panel_key)[0])
-        inky_ms, inky_best = timed(
-            lambda d=driver, i=canvas_image: d.set_image(i, saturation=SATURATION), repeat
-        )
-        print(f"{'render time (ms)':<22}{'median':>8}{'best':>8}{'vs inky':>9}{'caption':>9}")
-        for dither in render.DITHERS:
-            options = render.RenderOptions(panel=panel_key, dither=dither)
-            ms, best = timed(lambda o=options: render.render_frame(timing_png, o), repeat)
-            captioned = render.RenderOptions(panel=panel_key, dither=dither, caption=caption)
-            caption_ms, _ = timed(lambda o=captioned: render.render_frame(timing_png, o), repeat)
-            print(f"  {dither:<20}{ms:8.1f}{best:8.1f}{ms / inky_ms:8.2f}x{caption_ms:9.1f}")
-        print(f"  {'inky set_image':<20}{inky_ms:8.1f}{inky_best:8.1f}{1.0:8.2f}x")
-
-        names = list(pictures)
-        print(f"{'Delta E':<22}" + "".join(f"{name:>13}" for name in names) + f"{'mean':>8}")
-        rows: dict[str, list[float]] = {}
-        invalid_total = 0
-        for method in [*render.DITHERS, "inky"]:
-            rows[method] = []
-            for name in names:
-                canvas, box = fitted_canvas(pictures[name], panel_key)
-                if method == "inky":
-                    driver.set_image(Image.fromarray(canvas), saturation=SATURATION)
-                    indices = np.asarray(driver.buf, dtype=np.uint8)
-                    shown = inky_table(driver, panel_key)[indices]
-                    invalid_total += invalid_count(indices, panel_key)
-                else:
-                    options = render.RenderOptions(panel=panel_key, dither=method)
-                    frame = Image.open(io.BytesIO(render.render_frame(pngs[name], options)))
-                    indices = np.asarray(frame)
-                    shown = panel_table(panel_key)[indices]
-                    if invalid_count(indices, panel_key):
-                        raise AssertionError(f"{method} produced indices the panel does not take")
-                rows[method].append(mean_delta_e(shown[box], canvas[box]))
-                if save_images is not None:
-                    save_images.mkdir(parents=True, exist_ok=True)
-                    Image.fromarray(shown).save(save_images / f"{panel_key}_{name}_{method}.png")
-            label = "inky (set_image)" if method == "inky" else method
-            mean = float(np.mean(rows[method]))
-            print(f"  {label:<20}" + "".join(f"{v:13.2f}" for v in rows[method]) + f"{mean:8.2f}")
-        share = invalid_total / (len(names) * panel.width * panel.height)
-        print(
-            f"  inky sent {invalid_total} pixels ({share:.2%}) with an index the panel does not "
-            "take (7 CLEAN or 8+), counted above as the colour its own palette gives them"
-        )
-        ours = float(np.mean(rows["floyd_steinberg"]))
-        theirs = float(np.mean(rows["inky"]))
-        summary.append((panel.name, ours, theirs))
+        canvas = fitted_canvas(pictures["photo_noise"], panel_key)[0]
+        time_panel(panel_key, timing_png, canvas, repeat, inky=not timing_only)
+        if not timing_only:
+            summary.append((panel.name, *quality_panel(panel_key, pictures, save_images)))
+    if timing_only:
+        return
     print("\n== default mode (floyd_steinberg) vs inky, mean Delta E ==")
     for name, ours, theirs in summary:
         verdict = "better" if ours < theirs else "WORSE"
         print(f"  {name:<36}{ours:7.2f} vs {theirs:6.2f}  ({ours / theirs:.2f}x, {verdict})")
+    driver_round_trip(timing_png)
 
 
 def driver_round_trip(png: bytes) -> None:
@@ -226,9 +251,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per case (median)")
     parser.add_argument("--save-images", type=Path, help="write every shown picture here")
+    parser.add_argument(
+        "--timing-only",
+        action="store_true",
+        help="only render times, without inky (runs in any environment, e.g. .venvs/ha)",
+    )
     arguments = parser.parse_args()
-    run(arguments.repeat, arguments.save_images)
-    driver_round_trip(png_bytes(quality_pictures()["photo_noise"]))
+    run(arguments.repeat, arguments.save_images, arguments.timing_only)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from .render_caption import CaptionLayout, draw_caption, layout_caption
-from .render_dither import DITHER_FUNCTIONS, DITHERS, UInt8Array
+from .render_dither import DITHER_FUNCTIONS, DITHERS
 from .render_panels import DEFAULT_SATURATION, PANELS, RGB, Panel, PanelColour
 
 __all__ = [
@@ -160,24 +160,24 @@ def _compose(
     panel: Panel,
     background: PanelColour,
     layout: CaptionLayout | None,
-) -> UInt8Array:
-    """Return the canvas as positions into ``panel.colours``."""
+) -> Image.Image:
+    """Return the frame: a "P" image of panel indices (palette not yet set)."""
     width, height = options.size
-    positions = {colour.name: number for number, colour in enumerate(panel.colours)}
     art_height = height - (layout.height if layout else 0)
     fitted = fit_art(art, (width, art_height), options.fit)
     colours = np.array(panel.palette_at(options.saturation), dtype=np.uint8)
-    dithered = DITHER_FUNCTIONS[options.dither](np.asarray(fitted, dtype=np.uint8), colours)
-    canvas = np.full((height, width), positions[background.name], dtype=np.uint8)
+    positions = DITHER_FUNCTIONS[options.dither](np.asarray(fitted, dtype=np.uint8), colours)
+    indices = np.array(panel.indices, dtype=np.uint8)
+    if not np.array_equal(indices, np.arange(len(indices))):
+        positions = indices[positions]
+    frame = Image.new("P", (width, height), background.index)
     left = (width - fitted.width) // 2
     top = (art_height - fitted.height) // 2
-    canvas[top : top + fitted.height, left : left + fitted.width] = dithered
+    frame.paste(Image.frombytes("P", fitted.size, positions.tobytes()), (left, top))
     if layout is not None:
-        text = "black" if background.name == "white" else "white"
-        image = Image.frombytes("L", (width, height), canvas.tobytes())
-        draw_caption(image, layout, positions[text])
-        canvas = np.asarray(image, dtype=np.uint8)
-    return canvas
+        text = panel.colour("black" if background.name == "white" else "white")
+        draw_caption(frame, layout, text.index)
+    return frame
 
 
 def render_frame(art_png: bytes, options: RenderOptions) -> bytes:
@@ -193,9 +193,7 @@ def render_frame(art_png: bytes, options: RenderOptions) -> bytes:
     art = decode_art(art_png, background.at(options.saturation))
     width, height = options.size
     layout = layout_caption(options.caption, width, height) if options.caption else None
-    positions = _compose(options, art, panel, background, layout)
-    indices = np.array(panel.indices, dtype=np.uint8)[positions]
-    frame = Image.frombytes("P", (width, height), indices.tobytes())
+    frame = _compose(options, art, panel, background, layout)
     frame.putpalette(panel.png_palette(options.saturation))
     buffer = io.BytesIO()
     # zlib level 1: a few % larger than the default 6, several times faster on big panels.
