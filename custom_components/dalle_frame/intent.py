@@ -45,10 +45,11 @@ class FrameIntentHandler(intent.IntentHandler):
         except VoiceTargetError as err:
             return _error(response, str(err))
         except HomeAssistantError as err:  # a prompt the frame cannot take
-            return _error(response, f"I cannot paint that: {err}")
+            return _error(response, _sentence(f"I cannot paint that: {err}"))
         start = await async_start_painting(intent_obj.hass, entry, job, what)
         if start.error is not None:
-            return _error(response, f"I could not paint {what} on {entry.title}. {start.error}")
+            reason = _sentence(str(start.error))
+            return _error(response, f"I could not paint {what} on {entry.title}. {reason}")
         if start.result is not None:
             response.async_set_speech(f"{entry.title} now shows {start.result.prompt}.")
         elif start.queued:
@@ -128,3 +129,9 @@ def _error(response: intent.IntentResponse, message: str) -> intent.IntentRespon
     """Make `response` a failure that speaks `message`."""
     response.async_set_error(intent.IntentResponseErrorCode.FAILED_TO_HANDLE, message)
     return response
+
+
+def _sentence(text: str) -> str:
+    """End `text` with a full stop (translated error messages come without one)."""
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
