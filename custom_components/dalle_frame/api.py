@@ -34,7 +34,7 @@ AUTH_CHECK_TIMEOUT: Final = aiohttp.ClientTimeout(total=15)
 # A generation may wait in the server's queue and then take minutes on a CPU; what must not
 # happen is silence: the stream sends a progress line per decoder step.
 GENERATE_CONNECT_SECONDS: Final = 10.0
-GENERATE_READ_SECONDS: Final = 300.0
+GENERATE_READ_SECONDS: Final = 600.0
 MAX_LINE_BYTES: Final = 64 * 1024 * 1024
 PNG_SIGNATURE: Final = b"\x89PNG\r\n\x1a\n"
 NDJSON: Final = "application/x-ndjson"

@@ -83,11 +83,15 @@ class AutoModeScheduler:
             self._unsub = async_track_point_in_utc_time(self._hass, self._async_fire, self.next_run)
 
     @callback
-    def _async_fire(self, now: datetime) -> None:
-        """Timer callback: plan the next run on the same cadence, then tick."""
+    def _async_fire(self, scheduled: datetime) -> None:
+        """Timer callback: plan the next run on the same cadence, then tick.
+
+        `scheduled` is the time the timer was set for, which lies in the past when the run was
+        missed (Home Assistant was down): the cadence then restarts from now.
+        """
         self._unsub = None
-        assert self.next_run is not None
-        next_run = self.next_run + self.interval
+        now = dt_util.utcnow()
+        next_run = scheduled + self.interval
         if next_run <= now:
             next_run = now + self.interval
         self.next_run = next_run
