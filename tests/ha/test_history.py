@@ -1,9 +1,8 @@
-"""The history folder, its media source and HTTP view, and what happens when it cannot be written."""
+"""The history folder, its media source and HTTP view, and what happens if it is unwritable."""
 
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
@@ -80,7 +79,7 @@ def test_broken_items_are_skipped(tmp_path: Path) -> None:
     (tmp_path / "notes.json").write_text("{}")
     (tmp_path / f".{art(4).item_id}.png.tmp").write_bytes(b"partial")
     assert [item.seed for item in history.items()] == [1]
-    os.remove(tmp_path / f"{art(1).item_id}.png")
+    (tmp_path / f"{art(1).item_id}.png").unlink()
     assert history.items() == []
 
 
