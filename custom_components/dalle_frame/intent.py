@@ -15,6 +15,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import intent
 
 from .data import DalleFrameConfigEntry
+from .errors import CannotConnectError, GenerationTimeoutError, ShowingHistoryError
 from .validation import validate_prompt
 from .voice_painting import GenerationJob, async_start_painting
 from .voice_target import VoiceTargetError, frame_for_voice
@@ -48,8 +49,7 @@ class FrameIntentHandler(intent.IntentHandler):
             return _error(response, _sentence(f"I cannot paint that: {err}"))
         start = await async_start_painting(intent_obj.hass, entry, job, what)
         if start.error is not None:
-            reason = _sentence(str(start.error))
-            return _error(response, f"I could not paint {what} on {entry.title}. {reason}")
+            return _error(response, _spoken_failure(start.error, what, entry.title))
         if start.result is not None:
             response.async_set_speech(f"{entry.title} now shows {start.result.prompt}.")
         elif start.queued:
@@ -135,3 +135,14 @@ def _sentence(text: str) -> str:
     """End `text` with a full stop (translated error messages come without one)."""
     text = text.strip()
     return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def _spoken_failure(err: HomeAssistantError, what: str, title: str) -> str:
+    """Say why painting failed, short enough to listen to (the log has the details)."""
+    if isinstance(err, ShowingHistoryError):
+        return f"No new picture could be made, so {title} shows a picture from its history."
+    if isinstance(err, (CannotConnectError, GenerationTimeoutError)):
+        reason = "Its GPU server cannot be reached; check that it is running."
+    else:
+        reason = _sentence(str(err))
+    return f"I could not paint {what} on {title}. {reason}"

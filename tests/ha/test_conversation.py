@@ -125,8 +125,10 @@ async def test_server_down_is_said(
     result = await async_converse(hass, "paint a lighthouse")
     await hass.async_block_till_done(wait_background_tasks=True)
 
-    speech = speech_of(result)
-    assert speech.startswith("I could not paint a lighthouse on Frame. Cannot reach the GPU server")
+    assert speech_of(result) == (
+        "I could not paint a lighthouse on Frame. "
+        "Its GPU server cannot be reached; check that it is running."
+    )
     assert hass.states.get("sensor.frame_status").state == "error"
 
 

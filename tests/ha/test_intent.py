@@ -155,7 +155,10 @@ async def test_server_down_is_said(
     await hass.async_block_till_done(wait_background_tasks=True)
 
     assert response.response_type is intent.IntentResponseType.ERROR
-    assert "Cannot reach the GPU server" in _speech(response)
+    assert _speech(response) == (
+        "I could not paint a volcano on Frame. "
+        "Its GPU server cannot be reached; check that it is running."
+    )
     assert hass.states.get("sensor.frame_status").state == "error"
 
 
@@ -171,7 +174,9 @@ async def test_new_prompt_with_server_down_shows_history(
     response = await intent.async_handle(hass, "test", INTENT_NEW_PROMPT, {})
     await hass.async_block_till_done(wait_background_tasks=True)
 
-    assert "the frame shows a picture from its history" in _speech(response)
+    assert _speech(response) == (
+        "No new picture could be made, so Frame shows a picture from its history."
+    )
     assert hass.states.get("image.frame_art").attributes["prompt"] == "a cat"
 
 
