@@ -36,6 +36,7 @@ CONVERSATION: Final = "conversation"
 BLUEPRINT_HINT: Final = (
     "use the blueprint blueprints/automation/dalle_frame/paint_from_voice.yaml instead"
 )
+ASK_FOR_A_PROMPT: Final = "What should I paint? Say, for example: paint a lighthouse in a storm."
 _INTENTS: Final = {
     VoiceAction.PAINT: INTENT_PAINT,
     VoiceAction.NEW_PROMPT: INTENT_NEW_PROMPT,
@@ -119,7 +120,7 @@ def _async_register(hass: HomeAssistant, triggers: SentenceTriggers) -> None:
 
     async def sentence_heard(user_input: ConversationInput, result: RecognizeResult) -> str:
         """Trigger callback: run the intent the text asks for; return the speech."""
-        return await _async_run_sentence(hass, user_input, result)
+        return await _async_run_sentence(hass, user_input)
 
     try:
         triggers.unregister = register(ALL_SENTENCES, sentence_heard)
@@ -133,17 +134,13 @@ def _async_register(hass: HomeAssistant, triggers: SentenceTriggers) -> None:
     LOGGER.debug("Voice sentences registered on the built-in conversation agent")
 
 
-async def _async_run_sentence(
-    hass: HomeAssistant, user_input: ConversationInput, result: RecognizeResult
-) -> str:
+async def _async_run_sentence(hass: HomeAssistant, user_input: ConversationInput) -> str:
     """Run the intent `user_input` asks for, for the device that spoke; return the speech."""
     command = parse_voice_command(user_input.text)
-    if command is not None:
-        intent_type = _INTENTS[command.action]
-        slots = {SLOT_PROMPT: {"value": command.prompt}} if command.prompt else {}
-    else:  # the agent normalised the text differently: use its own reading of the prompt
-        prompt = getattr(result.entities.get(SLOT_PROMPT), "value", None)
-        intent_type, slots = INTENT_PAINT, {SLOT_PROMPT: {"value": str(prompt or "")}}
+    if command is None:  # a template matched, but only with filler words ("paint please")
+        return ASK_FOR_A_PROMPT
+    intent_type = _INTENTS[command.action]
+    slots = {SLOT_PROMPT: {"value": command.prompt}} if command.prompt else {}
     try:
         response = await intent.async_handle(
             hass,

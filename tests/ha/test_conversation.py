@@ -10,7 +10,10 @@ import pytest
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.dalle_frame.conversation_triggers import DATA_SENTENCE_TRIGGERS
+from custom_components.dalle_frame.conversation_triggers import (
+    ASK_FOR_A_PROMPT,
+    DATA_SENTENCE_TRIGGERS,
+)
 
 from .fake_server import FakeGpuServer
 from .voice_support import (
@@ -97,6 +100,17 @@ async def test_other_sentences_are_left_to_the_agent(
         await async_converse(hass, sentence)
     await hass.async_block_till_done(wait_background_tasks=True)
 
+    assert server.requests == []
+
+
+async def test_filler_words_alone_get_a_question(
+    hass: HomeAssistant, voice_entry: MockConfigEntry, server: FakeGpuServer
+) -> None:
+    """ "Paint please" names nothing to paint: the reply asks for a subject."""
+    result = await async_converse(hass, "paint please")
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert speech_of(result) == ASK_FOR_A_PROMPT
     assert server.requests == []
 
 
