@@ -99,7 +99,12 @@ class DalleFrameSpeechToText(DalleFrameServerEntity, stt.SpeechToTextEntity):
         self, metadata: stt.SpeechMetadata, stream: AsyncIterable[bytes]
     ) -> stt.SpeechResult:
         """Collect the audio, send it to the server as one WAV file, return its text."""
-        data = await _read_stream(stream, max_upload_bytes(metadata.sample_rate, metadata.channel))
+        limit = max_upload_bytes(metadata.sample_rate, metadata.channel)
+        try:
+            data = await _read_stream(stream, limit)
+        except (OSError, aiohttp.ClientError, ValueError) as err:
+            LOGGER.warning("The audio stream to %s broke off: %s", self.entity_id, err)
+            return _ERROR
         try:
             audio = audio_from_upload(
                 data,

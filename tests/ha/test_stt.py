@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
+from homeassistant.components import stt
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
@@ -308,3 +310,34 @@ async def test_unavailable_while_the_asr_model_is_not_ready(
     await hass.async_block_till_done()
     assert hass.states.get(STT_ENTITY).state == "unavailable"
     assert hass.states.get("text.frame_prompt").state != "unavailable"
+
+
+async def test_a_broken_audio_stream_is_an_error_result(
+    hass: HomeAssistant,
+    voice_entry: MockConfigEntry,
+    server: FakeGpuServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A stream that breaks off (satellite gone) ends in an error result, not an exception."""
+    entity = hass.data[stt.DATA_COMPONENT].get_entity(STT_ENTITY)
+
+    async def broken() -> AsyncIterator[bytes]:
+        yield sine_pcm(0.2)
+        raise ConnectionResetError("the satellite went away")
+
+    with caplog.at_level(logging.WARNING):
+        result = await entity.internal_async_process_audio_stream(
+            stt.SpeechMetadata(
+                language="en",
+                format=stt.AudioFormats.WAV,
+                codec=stt.AudioCodecs.PCM,
+                bit_rate=stt.AudioBitRates.BITRATE_16,
+                sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
+                channel=stt.AudioChannels.CHANNEL_MONO,
+            ),
+            broken(),
+        )
+
+    assert result == stt.SpeechResult(None, stt.SpeechResultState.ERROR)
+    assert "broke off: the satellite went away" in caplog.text
+    assert server.transcribe.received == []
