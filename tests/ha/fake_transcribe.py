@@ -7,6 +7,7 @@ received, and answers a configurable text or error.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import wave
 from collections.abc import Callable
@@ -42,12 +43,13 @@ class TranscribeError:
 
 
 class FakeTranscribeRoute:
-    """The /v1/transcribe handler; knobs: `text`, `errors` (answered in order)."""
+    """The /v1/transcribe handler; knobs: `text`, `errors` (answered in order), `delay`."""
 
     def __init__(self, token: Callable[[], str | None]) -> None:
         self._token = token
         self.text = "a lighthouse in a storm"
         self.errors: list[TranscribeError] = []
+        self.delay = 0.0  # seconds to think before answering
         self.received: list[ReceivedAudio] = []
 
     @staticmethod
@@ -78,6 +80,7 @@ class FakeTranscribeRoute:
         if audio.seconds > 30:
             return self._error(413, "audio_too_long", "at most 30 s of audio")
         self.received.append(audio)
+        await asyncio.sleep(self.delay)
         if self.errors:
             error = self.errors.pop(0)
             return self._error(error.status, error.code, error.message)

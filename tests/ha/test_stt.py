@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from unittest.mock import patch
 
+import aiohttp
 import pytest
 from homeassistant.components import stt
 from homeassistant.core import HomeAssistant
@@ -341,3 +343,25 @@ async def test_a_broken_audio_stream_is_an_error_result(
     assert result == stt.SpeechResult(None, stt.SpeechResultState.ERROR)
     assert "broke off: the satellite went away" in caplog.text
     assert server.transcribe.received == []
+
+
+async def test_a_server_that_does_not_answer_is_an_error_result(
+    hass: HomeAssistant,
+    voice_entry: MockConfigEntry,
+    server: FakeGpuServer,
+    hass_client: ClientSessionGenerator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A transcription that takes longer than the client waits is an error result."""
+    server.transcribe.delay = 5
+    with (
+        patch(
+            "custom_components.dalle_frame.api.TRANSCRIBE_TIMEOUT",
+            aiohttp.ClientTimeout(total=0.3),
+        ),
+        caplog.at_level(logging.WARNING),
+    ):
+        status, body = await _post(hass_client, sine_pcm(1))
+
+    assert (status, body) == (200, {"text": None, "result": "error"})
+    assert "no answer to /v1/transcribe within 0 s" in caplog.text
