@@ -7,6 +7,7 @@ import logging
 from unittest.mock import patch
 
 import pytest
+from homeassistant.components.conversation.const import DATA_DEFAULT_ENTITY
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -221,4 +222,45 @@ async def test_missing_private_api_logs_and_still_loads(
     assert "paint_from_voice.yaml" in caplog.text
     await async_converse(hass, "paint a lost key")
     await hass.async_block_till_done(wait_background_tasks=True)
+    assert server.requests == []
+
+
+async def test_changed_private_api_logs_and_still_loads(
+    hass: HomeAssistant,
+    enable_custom_integrations: None,
+    blocking_io: object,
+    mock_entry: MockConfigEntry,
+    server: FakeGpuServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A register_trigger with another signature is reported, and the frame still loads."""
+    await async_setup_voice_components(hass)
+    agent = hass.data[DATA_DEFAULT_ENTITY]
+    with (
+        patch.object(agent, "register_trigger", side_effect=TypeError("takes 2 arguments")),
+        caplog.at_level(logging.WARNING),
+    ):
+        await async_load_entry(hass, mock_entry)
+
+    assert "Cannot add the frame's sentences to the built-in conversation agent" in caplog.text
+    assert "takes 2 arguments" in caplog.text
+    assert hass.data[DATA_SENTENCE_TRIGGERS].unregister is None
+    assert await hass.config_entries.async_unload(mock_entry.entry_id)
+
+
+async def test_unexpected_intent_error_is_said_and_logged(
+    hass: HomeAssistant,
+    voice_entry: MockConfigEntry,
+    server: FakeGpuServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An unexpected failure while handling a sentence gets a short apology and a log line."""
+    with patch(
+        "custom_components.dalle_frame.intent.frame_for_voice",
+        side_effect=RuntimeError("registry gone"),
+    ):
+        result = await async_converse(hass, "paint a broken vase")
+
+    assert speech_of(result) == "Sorry, I could not do that; the log has details."
+    assert "Cannot handle 'paint a broken vase'" in caplog.text
     assert server.requests == []
