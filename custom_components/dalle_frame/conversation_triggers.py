@@ -25,7 +25,7 @@ from .voice_sentences import ALL_SENTENCES, VoiceAction, parse_voice_command
 
 try:
     from homeassistant.components.conversation.const import DATA_DEFAULT_ENTITY
-except ImportError:  # a later HA moved it: the sentences are then left out (see below)
+except ImportError:  # pragma: no cover - a later HA moved it: no sentences (see below)
     DATA_DEFAULT_ENTITY = None
 
 if TYPE_CHECKING:
@@ -83,9 +83,7 @@ def async_setup_sentence_triggers(hass: HomeAssistant, entry: DalleFrameConfigEn
 @callback
 def _async_release(hass: HomeAssistant, entry_id: str) -> None:
     """Forget `entry_id`; remove the sentences with the last frame."""
-    triggers = hass.data.get(DATA_SENTENCE_TRIGGERS)
-    if triggers is None:
-        return
+    triggers = hass.data[DATA_SENTENCE_TRIGGERS]
     triggers.entry_ids.discard(entry_id)
     if triggers.entry_ids:
         return

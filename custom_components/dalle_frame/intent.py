@@ -7,6 +7,7 @@ agent reaches it through the sentence triggers in conversation_triggers.py.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, Final
 
 import voluptuous as vol
@@ -33,7 +34,7 @@ async def async_setup_intents(hass: HomeAssistant) -> None:
     intent.async_register(hass, RegenerateIntentHandler())
 
 
-class FrameIntentHandler(intent.IntentHandler):
+class FrameIntentHandler(intent.IntentHandler, ABC):
     """Starts a generation on the speaker's frame and says what is being painted."""
 
     async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
@@ -60,11 +61,11 @@ class FrameIntentHandler(intent.IntentHandler):
             response.async_set_speech(f"Painting {what} on {entry.title}. It takes a moment.")
         return response
 
+    @abstractmethod
     def generation(
         self, entry: DalleFrameConfigEntry, slots: dict[str, Any]
     ) -> tuple[GenerationJob, str]:
         """Return the generation to start and how to name it in speech."""
-        raise NotImplementedError
 
 
 class PaintIntentHandler(FrameIntentHandler):
