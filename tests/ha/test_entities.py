@@ -51,6 +51,7 @@ async def test_entities_and_device(
         "select.frame_auto_source",
         "sensor.frame_generation_time",
         "sensor.frame_status",
+        "stt.frame_speech_to_text",
         "switch.frame_auto_mode",
         "text.frame_prompt",
     ]
