@@ -6,8 +6,8 @@ colours (0..n-1). The panel's own indices are applied by the caller.
 
 The dots of an e-paper panel mix in the eye as light does, linearly, so the error-diffusing
 methods work in linear light: a 50 % black/white dot pattern then reads as the grey it should
-be, where dithering sRGB values makes mid-tones too light and the picture muddy (measured by
-``bench/render``: the mean CIE76 Delta E of the default method drops by about half).
+be, where dithering sRGB values makes mid-tones too light (measured by ``bench/render``: the
+mean CIE76 Delta E of Floyd-Steinberg drops by about half against inky's sRGB conversion).
 
 - ``floyd_steinberg``: Pillow's C Floyd-Steinberg quantizer, fed linear-light values.
 - ``atkinson``: Atkinson's kernel (3/4 of the error spread, crisper, lighter). Error diffusion
@@ -41,8 +41,6 @@ _LUT_BITS: Final = 5
 # Atkinson: rows each band keeps, and rows it runs before them to warm up its error field.
 _BAND_ROWS: Final = 48
 _WARMUP_ROWS: Final = 8
-# Atkinson's kernel as (rows down, columns right, weight).
-_ATKINSON: Final = ((0, 1), (0, 2), (1, -1), (1, 0), (1, 1), (2, 0))
 
 
 def _srgb_to_linear(values: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
