@@ -50,7 +50,12 @@ class Stack:
         """Wait until `wanted(state_object)` is true; return the state object."""
 
         async def check() -> dict[str, Any] | None:
-            state = await self.state(entity_id)
+            try:
+                state = await self.state(entity_id)
+            except RuntimeError as error:  # 404 while HA is still loading the integration
+                if "HTTP 404" in str(error):
+                    return None
+                raise
             return state if wanted(state) else None
 
         return dict(await wait_for(check, what, limit))

@@ -111,9 +111,9 @@ async def test_server_killed_mid_generation_then_back(stack: Stack) -> None:
     if failed["state"] == "error":
         assert failed["attributes"].get("last_error"), "the status sensor gives no reason"
     await stack.wait_state(
-        "image.frame_art",
+        "text.frame_prompt",
         lambda s: s["state"] == "unavailable",
-        "the Art image to go unavailable",
+        "the Prompt entity to go unavailable",
         90,
     )
 

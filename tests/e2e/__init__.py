@@ -1,0 +1,1 @@
+"""End-to-end tests: the three parts as real processes."""
