@@ -18,7 +18,6 @@ background with a panel colour; draw the caption crisply in one panel colour.
 from __future__ import annotations
 
 import io
-import warnings
 from dataclasses import dataclass
 from typing import Final
 
@@ -113,20 +112,20 @@ def decode_art(art_png: bytes, background: RGB) -> Image.Image:
         raise ValueError("The art is empty (0 bytes); expected a PNG image")
     if not data.startswith(_PNG_SIGNATURE):
         raise ValueError("The art is not a PNG image (its first bytes are not a PNG signature)")
+    unreadable = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=["PNG"])
-            width, height = image.size
-            if width * height > _MAX_ART_PIXELS:
-                raise ValueError(
-                    f"The art is {width}x{height} pixels; at most {_MAX_ART_PIXELS} pixels "
-                    "are accepted"
-                )
-            image.load()
-    except ValueError:
-        raise
-    except (OSError, SyntaxError, Image.DecompressionBombError, Warning) as err:
+        # Pillow itself refuses absurd sizes (DecompressionBombError) when opening.
+        image = Image.open(io.BytesIO(data), formats=["PNG"])
+    except unreadable as err:
+        raise ValueError(f"The art is not a readable PNG image: {err}") from err
+    width, height = image.size
+    if width * height > _MAX_ART_PIXELS:
+        raise ValueError(
+            f"The art is {width}x{height} pixels; at most {_MAX_ART_PIXELS} pixels are accepted"
+        )
+    try:
+        image.load()
+    except unreadable as err:
         raise ValueError(f"The art is not a readable PNG image: {err}") from err
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
