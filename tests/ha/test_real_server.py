@@ -122,12 +122,12 @@ async def test_against_the_real_server(
 
     def kill_on_progress(event: Event) -> None:
         state = event.data["new_state"]
-        if event.data["entity_id"] == "sensor.frame_status" and state.attributes.get("progress"):
-            if not killed:
-                # SIGKILL, as a crash; no waiting here (this runs in the event loop).
-                assert real_server.process.popen is not None
-                os.killpg(real_server.process.popen.pid, signal.SIGKILL)
-                killed.append(True)
+        is_status = event.data["entity_id"] == "sensor.frame_status"
+        if is_status and state.attributes.get("progress") and not killed:
+            # SIGKILL, as a crash; no waiting here (this runs in the event loop).
+            assert real_server.process.popen is not None
+            os.killpg(real_server.process.popen.pid, signal.SIGKILL)
+            killed.append(True)
 
     unsub_kill = hass.bus.async_listen("state_changed", kill_on_progress)
     with pytest.raises(HomeAssistantError) as err:
