@@ -200,11 +200,9 @@ class FrameController:
         self.prompt = saved.prompt
         self.auto_source = saved.auto_source
         art, self.history_count = await self._hass.async_add_executor_job(self._read_history)
-        if art is not None:
-            self.art = art
+        if art is not None and await self._async_restore_frame(art, saved.frame):
             self.last_seconds = art.seconds
             self.prompt = self.prompt or art.prompt
-            await self._async_restore_frame(art, saved.frame)
         self._auto.async_start(
             saved.auto_enabled, timedelta(minutes=saved.auto_interval_minutes), saved.next_auto_run
         )
@@ -219,18 +217,19 @@ class FrameController:
             LOGGER.warning("Cannot read the history folder %s: %s", self._history.folder, err)
             return None, 0
 
-    async def _async_restore_frame(self, art: Art, record: FrameRenderRecord | None) -> None:
-        """Render the restored art, keeping its time stamp when nothing changed since."""
+    async def _async_restore_frame(self, art: Art, record: FrameRenderRecord | None) -> bool:
+        """Show the restored art, keeping the frame's time stamp when nothing changed since."""
         try:
             frame_png = await self._async_render(art)
         except InvalidResponseError as err:
             LOGGER.warning("The newest picture in the history cannot be shown: %s", err)
-            return
+            return False
         settings = frame_settings(self._entry.options)
         unchanged = record is not None and record.art_id == art.item_id
         unchanged = unchanged and record is not None and record.options == settings
         updated = record.updated if unchanged and record is not None else dt_util.utcnow()
         self._set_frame(art, frame_png, settings, updated)
+        return True
 
     async def async_stop(self) -> None:
         """Stop auto mode and health tracking, end a running generation, save the state."""
@@ -502,9 +501,7 @@ class FrameController:
         )
 
     async def _async_auto_generate(self) -> None:
-        """One automatic generation, from the configured source."""
-        if self._lock.locked():
-            return
+        """Run one automatic generation, from the configured source."""
         source = self.auto_source
         if source == "random_mix":
             source = self._rng.choice(("same_prompt", "new_prompt"))

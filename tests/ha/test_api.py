@@ -262,3 +262,52 @@ async def test_check_token_while_loading(
     await server.stop()
     with pytest.raises(CannotConnectError):
         await DalleFrameClient(session, server.url, server.token).async_check_token()
+
+
+async def test_overlong_stream_line(
+    client: DalleFrameClient, server: FakeGpuServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A line that never ends is cut off at the limit instead of filling the memory."""
+    monkeypatch.setattr(api, "MAX_LINE_BYTES", 1000)
+    server.raw_generate_body = b'{"type": "progress"' + b" " * 5000
+    with pytest.raises(InvalidResponseError) as err:
+        await client.async_generate("a red car", None)
+    assert "larger than" in err.value.translation_placeholders["reason"]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"<html>hello</html>", "did not answer JSON"),
+        (b'{"status": "ok"}', "lacks status or generator"),
+        (b'["ok"]', "lacks status or generator"),
+    ],
+)
+async def test_health_answers_that_are_not_ours(
+    client: DalleFrameClient, server: FakeGpuServer, body: bytes, reason: str
+) -> None:
+    """A 200 health answer that is not the API's JSON is an invalid response."""
+
+    async def health(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        return aiohttp.web.Response(body=body, content_type="application/json")
+
+    server._health = health  # type: ignore[method-assign]
+    await server.stop()
+    await server.start()
+    with pytest.raises(InvalidResponseError) as err:
+        await client.async_health()
+    assert reason in err.value.translation_placeholders["reason"]
+
+
+async def test_error_without_json_body(client: DalleFrameClient, server: FakeGpuServer) -> None:
+    """An error page that is not JSON (a proxy in between) still maps by its status."""
+
+    async def proxy_error(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        return aiohttp.web.Response(status=502, text="<html>Bad gateway</html>")
+
+    server._generate = proxy_error  # type: ignore[method-assign]
+    await server.stop()
+    await server.start()
+    with pytest.raises(GenerationFailedError) as err:
+        await client.async_generate("a red car", None)
+    assert err.value.translation_placeholders == {"message": "HTTP 502"}

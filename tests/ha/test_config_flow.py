@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from homeassistant.config_entries import SOURCE_HASSIO, SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
@@ -71,6 +72,7 @@ async def test_user_step(hass: HomeAssistant, server: FakeGpuServer) -> None:
     [
         ({CONF_URL: "not a url"}, {CONF_URL: "invalid_url"}),
         ({CONF_URL: "ftp://127.0.0.1:1"}, {CONF_URL: "invalid_url"}),
+        ({CONF_URL: "http://[::1"}, {CONF_URL: "invalid_url"}),
         ({CONF_NAME: "!!!"}, {CONF_NAME: "invalid_name"}),
         ({CONF_TOKEN: "wrong-token"}, {"base": "invalid_auth"}),
         ({CONF_TOKEN: ""}, {"base": "invalid_auth"}),
@@ -99,6 +101,22 @@ async def test_user_step_errors(
         result["flow_id"], {CONF_NAME: "Frame", CONF_URL: server.url, CONF_TOKEN: server.token}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_user_step_unexpected_answer(hass: HomeAssistant, server: FakeGpuServer) -> None:
+    """A server that fails the token check with a server error is reported as unknown."""
+
+    async def broken(request: web.Request) -> web.Response:
+        return web.json_response({"error": {"code": "boom", "message": "boom"}}, status=500)
+
+    server._generate = broken  # type: ignore[method-assign]
+    await server.stop()
+    await server.start()
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "Frame", CONF_URL: server.url, CONF_TOKEN: server.token}
+    )
+    assert result["errors"] == {"base": "unknown"}
 
 
 async def test_user_step_same_name(

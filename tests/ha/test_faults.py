@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from homeassistant.const import STATE_UNAVAILABLE
@@ -128,6 +129,22 @@ async def test_new_prompt_shows_history_when_server_is_down(
         await hass.services.async_call(
             "button", "press", {"entity_id": "button.frame_new_prompt"}, blocking=True
         )
+    assert hass.states.get("image.frame_art").attributes["prompt"] == "the newest picture"
+
+
+async def test_damaged_history_picture_is_not_shown(
+    hass: HomeAssistant, server: FakeGpuServer, loaded_entry: MockConfigEntry
+) -> None:
+    """With the server down and only a damaged older picture, New prompt reports the outage."""
+    await generate(hass, "an older picture")
+    older_id = loaded_entry.runtime_data.controller.art.item_id
+    await generate(hass, "the newest picture")
+    folder = Path(hass.config.path("dalle_frame", loaded_entry.entry_id))
+    await hass.async_add_executor_job((folder / f"{older_id}.png").write_bytes, b"damaged")
+    await server.stop()
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(DOMAIN, "new_prompt", {}, blocking=True)
+    assert err.value.translation_key == "cannot_connect"
     assert hass.states.get("image.frame_art").attributes["prompt"] == "the newest picture"
 
 
