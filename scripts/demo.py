@@ -36,14 +36,17 @@ def banner(lines: list[str]) -> None:
     print("#" * width + "\n", flush=True)
 
 
-async def choose_model(session: aiohttp.ClientSession, models_dir: Path) -> str:
+async def choose_model(models_dir: Path) -> str:
     """Return "mini" when its weights are present or downloadable, else "test"."""
     if all((models_dir / name).is_file() for name in MINI_FILES):
         return "mini"
-    with contextlib.suppress(aiohttp.ClientError, TimeoutError, OSError):
-        async with session.head(HF_PROBE, timeout=aiohttp.ClientTimeout(total=5)) as response:
-            if response.status < 400:
-                return "mini"
+    # The system resolver in a thread: the aiodns build in HA's environment cannot resolve.
+    connector = aiohttp.TCPConnector(resolver=aiohttp.ThreadedResolver())
+    async with aiohttp.ClientSession(connector=connector) as probe:
+        with contextlib.suppress(aiohttp.ClientError, TimeoutError, OSError):
+            async with probe.head(HF_PROBE, timeout=aiohttp.ClientTimeout(total=5)) as response:
+                if response.status < 400:
+                    return "mini"
     return "test"
 
 
@@ -56,7 +59,7 @@ async def run(args: argparse.Namespace, work: Path, models_dir: Path) -> None:
         loop.add_signal_handler(sig, stop.set)
 
     async with aiohttp.ClientSession() as session:
-        model = args.model or await choose_model(session, models_dir)
+        model = args.model or await choose_model(models_dir)
         if model == "test":
             banner(
                 [
