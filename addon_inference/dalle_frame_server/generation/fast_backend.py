@@ -1,0 +1,323 @@
+"""The `fast` (exact) and `int8` generation backends, and batched decoding of several requests.
+
+`FastBackend` paints, on the CPU in float32, the same pixels as stock min-dalle for the same
+seed (tests compare every token and pixel) at about 2.5x the speed per decoder step; see
+fast_decoder.py for what changes. On CUDA it runs the same step in the model's half dtype and
+replays it as a CUDA graph (fast_cuda.py); that path is not claimed bit-identical (`exact` is
+False there) because cuBLAS may choose other kernels than stock's einsum.
+
+`Int8Backend` is opt-in for CPUs: the decoder's projections run as int8 GEMMs with per-channel
+weight scales and per-row dynamic activation scales (fast_int8.py). Faster, not exact: a seed
+gives a similar but different image.
+
+`decode_many` decodes several queued requests as one batch where that is allowed (see
+fast_batching.py); `decode` is the one-request case of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from .backend import ProgressCallback, SamplingSettings
+from .base import IMAGE_TOKEN_COUNT
+from .fast_batching import BatchPlanner, DecodeRequest, batch_rows
+from .fast_cuda import StepRunner, make_step_runner
+from .fast_decoder import FastDecoder, StackingPlan
+from .fast_encoder import FastEncoder
+from .fast_int8 import Int8Projection
+from .fast_linear import stacking_is_exact
+from .fast_sampling import draw_tokens, sampling_tensor
+from .fast_vqgan import FastDetokenizer
+from .fast_weights import DecoderWeights, ProjectionFactory
+from .model_loading import DalleModules
+from .model_shapes import IMAGE_VOCAB_USED
+
+_LOGGER = logging.getLogger(__name__)
+
+START_TOKEN = IMAGE_VOCAB_USED - 1
+"""min-dalle starts every image with token 2**14 - 1."""
+
+COMMON_ROW_COUNTS = (2, 8, 18)
+"""Decoder rows of one request of grid 1, 2 and 3 (two rows per image)."""
+
+DEFAULT_MAX_BATCH_IMAGES = 9
+"""Most images decoded as one batch by `decode_many` (the cache grows with every image)."""
+
+
+class FastBackend:
+    """min-dalle's encode, decode and detokenize with the work a step repeats hoisted out."""
+
+    name = "fast"
+
+    def __init__(
+        self,
+        modules: DalleModules,
+        *,
+        stack: bool = True,
+        cuda_graphs: bool = True,
+        max_batch_images: int = DEFAULT_MAX_BATCH_IMAGES,
+    ) -> None:
+        self._modules = modules
+        parameter = next(modules.decoder.parameters())
+        self.device = parameter.device
+        self.dtype = parameter.dtype
+        started = time.monotonic()
+        with torch.inference_mode():
+            self.decoder = self._build_decoder(modules, stack=stack)
+            self.encoder = FastEncoder(modules.encoder)
+            self.detokenizer = FastDetokenizer(modules.detokenizer)
+        self.exact = self._is_exact()
+        self._runner: StepRunner = make_step_runner(
+            self.decoder, self.device, self.dtype, cuda_graphs=cuda_graphs
+        )
+        self.planner = BatchPlanner(
+            self._decoding_together_is_exact, exact=self.exact, max_images=max_batch_images
+        )
+        _LOGGER.debug("%s backend ready in %.2f s", self.name, time.monotonic() - started)
+
+    def _build_decoder(self, modules: DalleModules, *, stack: bool) -> FastDecoder:
+        """Gather the decoder's weights, stacking q|k|v and fc0|fc1 where that stays exact."""
+        first = modules.decoder.layers[0]
+        qkv = [first.self_attn.q_proj, first.self_attn.k_proj, first.self_attn.v_proj]
+        glu = [first.glu.fc0, first.glu.fc1]
+        run = self._probe_linear
+        qkv_exact = {
+            rows: stacking_is_exact([m.weight for m in qkv], [rows], run=run)
+            for rows in COMMON_ROW_COUNTS
+        }
+        glu_exact = {
+            rows: stacking_is_exact([m.weight for m in glu], [rows], run=run)
+            for rows in COMMON_ROW_COUNTS
+        }
+        # Stacking makes the modules use views of the stacked weights; worth it when some
+        # common batch can use the stacked GEMM (the others run part by part over the views).
+        stack = stack and (any(qkv_exact.values()) or any(glu_exact.values()))
+        weights = DecoderWeights.from_decoder(modules.decoder, stack=stack)
+        plans = {
+            rows: StackingPlan(qkv=stack and qkv_exact[rows], glu=stack and glu_exact[rows])
+            for rows in COMMON_ROW_COUNTS
+        }
+        _LOGGER.debug("Decoder stacking per row count: %s", plans)
+        return FastDecoder(weights, cache_dtype=self.dtype, plans=plans, probe=self._stacking_plan)
+
+    def _probe_linear(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """`F.linear` as the step runs it (under the model's autocast on CUDA)."""
+        with self._autocast():
+            return F.linear(x, weight)
+
+    def _stacking_plan(self, rows: int) -> StackingPlan:
+        """Probe which groups may run stacked for a row count not probed at start."""
+        layer = self.decoder.weights.layers[0]
+        plan = StackingPlan(qkv=False, glu=False)
+        if self.decoder.weights.stacked:
+            qkv_parts = layer.self_qkv.parts or ()
+            glu_parts = layer.glu.gate_and_value.parts or ()
+            plan = StackingPlan(
+                qkv=stacking_is_exact(
+                    [part.weight for part in qkv_parts], [rows], run=self._probe_linear
+                ),
+                glu=stacking_is_exact(
+                    [part.weight for part in glu_parts], [rows], run=self._probe_linear
+                ),
+            )
+        return plan
+
+    def _is_exact(self) -> bool:
+        """Float32 on the CPU is verified bit-identical to stock; CUDA half is not claimed."""
+        return self.device.type == "cpu" and self.dtype == torch.float32
+
+    def _autocast(self) -> torch.autocast:
+        """min-dalle's autocast: active only for half dtypes on CUDA (cache off: graph-safe)."""
+        enabled = self.device.type == "cuda" and self.dtype != torch.float32
+        return torch.autocast(
+            self.device.type, dtype=self.dtype, enabled=enabled, cache_enabled=False
+        )
+
+    def encode(self, text_tokens: torch.Tensor) -> torch.Tensor:
+        """Encode (2, 64) text tokens (row 0 unconditional, row 1 the prompt)."""
+        with torch.inference_mode(), self._autocast():
+            return self.encoder(text_tokens)
+
+    def decode(
+        self,
+        *,
+        text_tokens: torch.Tensor,
+        encoder_state: torch.Tensor,
+        image_count: int,
+        settings: SamplingSettings,
+        generator: torch.Generator,
+        progress: ProgressCallback | None = None,
+    ) -> torch.Tensor:
+        """Draw (image_count, 256) image tokens, drawing randomness only from `generator`."""
+        request = DecodeRequest(
+            text_tokens=text_tokens,
+            encoder_state=encoder_state,
+            image_count=image_count,
+            settings=settings,
+            generator=generator,
+            progress=progress,
+        )
+        return self.decode_many([request])[0]
+
+    def decode_many(self, requests: Sequence[DecodeRequest]) -> list[torch.Tensor]:
+        """Decode several requests, batched where allowed; return each one's (n, 256) tokens.
+
+        Each request keeps its own settings, generator and progress callback. In exact mode a
+        request's tokens equal what `decode` gives it alone (batches the planner cannot prove
+        exact run one after another).
+        """
+        for request in requests:
+            if request.image_count < 1:
+                raise ValueError(f"image_count must be at least 1, not {request.image_count}")
+        results: list[torch.Tensor | None] = [None] * len(requests)
+        for batch in self.planner.batches(requests):
+            tokens = self._decode_batch([requests[position] for position in batch])
+            for position, request_tokens in zip(batch, tokens, strict=True):
+                results[position] = request_tokens
+        return [tokens for tokens in results if tokens is not None]
+
+    def _decode_batch(self, requests: Sequence[DecodeRequest]) -> list[torch.Tensor]:
+        """Decode requests as one batch of rows (see `batch_rows`)."""
+        image_total = sum(request.image_count for request in requests)
+        rows = 2 * image_total
+        started = time.monotonic()
+        with torch.inference_mode(), self._autocast():
+            text_tokens, encoder_state = batch_rows(requests)
+            buffers = self._runner.buffers(rows)
+            self.decoder.start(
+                buffers,
+                text_tokens=text_tokens,
+                encoder_state=encoder_state,
+                start_token=START_TOKEN,
+            )
+            sampling = [sampling_tensor(request.settings, self.device) for request in requests]
+            tokens = torch.empty(
+                image_total, IMAGE_TOKEN_COUNT, dtype=torch.long, device=self.device
+            )
+            for step in range(IMAGE_TOKEN_COUNT):
+                buffers.step_index.fill_(step)
+                logits = self._runner.step(buffers)[:, -1]
+                first = 0
+                for request, request_sampling in zip(requests, sampling, strict=True):
+                    last = first + request.image_count
+                    tokens[first:last, step] = draw_tokens(
+                        logits[first:last],
+                        logits[image_total + first : image_total + last],
+                        request_sampling,
+                        request.generator,
+                    )
+                    first = last
+                buffers.previous_tokens[:image_total, 0] = tokens[:, step]
+                buffers.previous_tokens[image_total:, 0] = tokens[:, step]
+                for request in requests:
+                    if request.progress is not None:
+                        request.progress(step + 1, IMAGE_TOKEN_COUNT)
+        _LOGGER.debug(
+            "Decoded %d request(s), %d image(s) in %.2f s",
+            len(requests),
+            image_total,
+            time.monotonic() - started,
+        )
+        return list(tokens.split([request.image_count for request in requests]))
+
+    def _decoding_together_is_exact(self, image_counts: Sequence[int]) -> bool:
+        """Check that one step gives requests of these sizes the same logits alone and together."""
+        generator = torch.Generator(device="cpu").manual_seed(len(image_counts))
+        embed = self.decoder.weights.embed_count
+        vocab = self._modules.shape.text_vocab_count
+        requests = []
+        for count in image_counts:
+            text = torch.randint(2, vocab, (2, 64), generator=generator)
+            text[:, 40:] = 1  # padding, so the text mask matters
+            requests.append(
+                DecodeRequest(
+                    text_tokens=text.to(self.device),
+                    encoder_state=torch.randn(2, 64, embed, generator=generator).to(
+                        self.device, self.dtype
+                    ),
+                    image_count=count,
+                    settings=SamplingSettings(),
+                    generator=generator,
+                )
+            )
+        together = self._probe_logits(requests)
+        alone = [self._probe_logits([request]) for request in requests]
+        total = sum(image_counts)
+        first = 0
+        for request, own in zip(requests, alone, strict=True):
+            count = request.image_count
+            ours = torch.cat(
+                [together[first : first + count], together[total + first : total + first + count]]
+            )
+            if not torch.equal(ours, own):
+                return False
+            first += count
+        return True
+
+    def _probe_logits(self, requests: Sequence[DecodeRequest]) -> torch.Tensor:
+        """Logits of the second decoder step for `requests` batched (start tokens, then 7)."""
+        rows = 2 * sum(request.image_count for request in requests)
+        with torch.inference_mode(), self._autocast():
+            text_tokens, encoder_state = batch_rows(requests)
+            buffers = self.decoder.new_buffers(rows, self.device)
+            self.decoder.start(
+                buffers,
+                text_tokens=text_tokens,
+                encoder_state=encoder_state,
+                start_token=START_TOKEN,
+            )
+            self.decoder.step(buffers)
+            buffers.previous_tokens.fill_(7)
+            buffers.step_index.fill_(1)
+            return self.decoder.step(buffers)[:, -1].clone()
+
+    def detokenize(self, image_tokens: torch.Tensor) -> torch.Tensor:
+        """Turn (image_count, 256) tokens into a float (256*g, 256*g, 3) grid in 0..255."""
+        with torch.inference_mode():
+            return self.detokenizer(image_tokens)
+
+
+class Int8Backend(FastBackend):
+    """`FastBackend` with the decoder's projections in int8 (CPU; not exact, see fast_int8.py).
+
+    The float32 module weights stay loaded (the encoder and the cross-attention keys/values of
+    the text still use them); the int8 copies add a quarter of the decoder's projections.
+    """
+
+    name = "int8"
+
+    def __init__(
+        self,
+        modules: DalleModules,
+        *,
+        quantize_head: bool = True,
+        max_batch_images: int = DEFAULT_MAX_BATCH_IMAGES,
+    ) -> None:
+        self._quantize_head = quantize_head
+        super().__init__(modules, stack=True, cuda_graphs=False, max_batch_images=max_batch_images)
+
+    def _build_decoder(self, modules: DalleModules, *, stack: bool) -> FastDecoder:
+        """Gather the decoder's weights as stacked int8 projections."""
+        if self.device.type != "cpu":
+            raise ValueError(
+                f"the int8 backend runs on the CPU only, not {self.device.type} "
+                "(on a GPU use the fast backend in float16)"
+            )
+        make: ProjectionFactory = Int8Projection.from_weight
+        weights = DecoderWeights.from_decoder(
+            modules.decoder, stack=False, make_projection=make, quantize_head=self._quantize_head
+        )
+        # Parts are never kept for int8: each group is one stacked int8 GEMM at every size.
+        return FastDecoder(weights, cache_dtype=self.dtype)
+
+    def _is_exact(self) -> bool:
+        """int8 arithmetic never reproduces stock's images."""
+        return False
+
+
+__all__ = ["DecodeRequest", "FastBackend", "Int8Backend"]

@@ -1,0 +1,185 @@
+"""The decoder's weights gathered for the fast step: plain tensors, projections, norms.
+
+`DecoderWeights.from_decoder` reads a loaded `DalleBartDecoder` once. With `stack=True` the
+weights of q|k|v (self-attention) and fc0|fc1 (GLU) are stacked into single tensors, and the
+module's own weights become views of them, so no memory is added; `make_projection` lets the
+int8 backend swap the dense projections for quantized ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .fast_linear import DenseProjection, Projection, ProjectionGroup, stack_linear_weights
+from .min_dalle_classes import DalleBartDecoder
+
+ProjectionFactory = Callable[[torch.Tensor], Projection]
+"""Turns a (out, in) weight into a projection (dense by default, int8 for the int8 backend)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Norm:
+    """A LayerNorm's parameters; calling it runs `F.layer_norm` exactly as `nn.LayerNorm` does."""
+
+    weight: torch.Tensor
+    bias: torch.Tensor
+    eps: float
+
+    @classmethod
+    def of(cls, module: nn.LayerNorm) -> Norm:
+        """Take a LayerNorm's parameters."""
+        return cls(module.weight.detach(), module.bias.detach(), module.eps)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalize over the last dimension."""
+        return F.layer_norm(x, self.weight.shape, self.weight, self.bias, self.eps)
+
+
+@dataclass(frozen=True, slots=True)
+class GluWeights:
+    """min-dalle's gated feed-forward block: ln0, fc0|fc1, GELU gate, ln1, fc2."""
+
+    norm_in: Norm
+    gate_and_value: ProjectionGroup
+    """fc0 (through GELU) and fc1, as one group."""
+    norm_mid: Norm
+    out: Projection
+
+
+@dataclass(frozen=True, slots=True)
+class DecoderLayerWeights:
+    """One decoder layer, in the order the step uses it."""
+
+    pre_self_norm: Norm
+    self_qkv: ProjectionGroup
+    self_out: Projection
+    self_norm: Norm
+    pre_cross_norm: Norm
+    cross_query: Projection
+    cross_key: torch.Tensor
+    """Dense: applied once per image to the encoder state, exactly as stock does at each step."""
+    cross_value: torch.Tensor
+    cross_out: Projection
+    cross_norm: Norm
+    glu: GluWeights
+
+
+@dataclass(frozen=True, slots=True)
+class DecoderWeights:
+    """The whole decoder: embeddings, layers, final norm and the image-token head."""
+
+    token_embedding: torch.Tensor
+    position_embedding: torch.Tensor
+    embedding_norm: Norm
+    layers: tuple[DecoderLayerWeights, ...]
+    final_norm: Norm
+    head: Projection
+    head_count: int
+    embed_count: int
+    glu_embed_count: int
+    stacked: bool
+    """Whether q|k|v and fc0|fc1 are stacked (each group can still run part by part)."""
+
+    @classmethod
+    def from_decoder(
+        cls,
+        decoder: DalleBartDecoder,
+        *,
+        stack: bool,
+        make_projection: ProjectionFactory = DenseProjection,
+        quantize_head: bool = True,
+    ) -> DecoderWeights:
+        """Gather `decoder`'s weights; see the module docstring for `stack`."""
+        layers = tuple(
+            _layer_weights(layer, stack=stack, make_projection=make_projection)
+            for layer in decoder.layers
+        )
+        head_weight = decoder.lm_head.weight.detach()
+        first = decoder.layers[0]
+        return cls(
+            token_embedding=decoder.embed_tokens.weight.detach(),
+            position_embedding=decoder.embed_positions.weight.detach(),
+            embedding_norm=Norm.of(decoder.layernorm_embedding),
+            layers=layers,
+            final_norm=Norm.of(decoder.final_ln),
+            head=make_projection(head_weight) if quantize_head else DenseProjection(head_weight),
+            head_count=first.self_attn.head_count,
+            embed_count=decoder.embed_count,
+            glu_embed_count=first.glu.fc0.weight.shape[0],
+            stacked=stack,
+        )
+
+
+def _layer_weights(
+    layer: nn.Module, *, stack: bool, make_projection: ProjectionFactory
+) -> DecoderLayerWeights:
+    """Gather one `DecoderLayer`'s weights."""
+    attention = layer.self_attn
+    cross = layer.encoder_attn
+    return DecoderLayerWeights(
+        pre_self_norm=Norm.of(layer.pre_self_attn_layer_norm),
+        self_qkv=projection_group(
+            [attention.q_proj, attention.k_proj, attention.v_proj],
+            stack=stack,
+            make_projection=make_projection,
+        ),
+        self_out=make_projection(attention.out_proj.weight.detach()),
+        self_norm=Norm.of(layer.self_attn_layer_norm),
+        pre_cross_norm=Norm.of(layer.pre_encoder_attn_layer_norm),
+        cross_query=make_projection(cross.q_proj.weight.detach()),
+        cross_key=cross.k_proj.weight.detach(),
+        cross_value=cross.v_proj.weight.detach(),
+        cross_out=make_projection(cross.out_proj.weight.detach()),
+        cross_norm=Norm.of(layer.encoder_attn_layer_norm),
+        glu=glu_weights(layer.glu, stack=stack, make_projection=make_projection),
+    )
+
+
+def glu_weights(glu: nn.Module, *, stack: bool, make_projection: ProjectionFactory) -> GluWeights:
+    """Gather a min-dalle `GLU` block's weights."""
+    return GluWeights(
+        norm_in=Norm.of(glu.ln0),
+        gate_and_value=projection_group(
+            [glu.fc0, glu.fc1], stack=stack, make_projection=make_projection
+        ),
+        norm_mid=Norm.of(glu.ln1),
+        out=make_projection(glu.fc2.weight.detach()),
+    )
+
+
+def projection_group(
+    linears: list[nn.Linear], *, stack: bool, make_projection: ProjectionFactory
+) -> ProjectionGroup:
+    """Group linears that read one input; stacked (module weights become views) or not.
+
+    A dense stacked group can still run part by part (over the views); a non-dense one (int8)
+    is built stacked from copies and leaves the modules alone.
+    """
+    sizes = [linear.weight.shape[0] for linear in linears]
+    if make_projection is DenseProjection:
+        if stack:
+            stacked = stack_linear_weights(linears)
+            parts = [DenseProjection(linear.weight.detach()) for linear in linears]
+            return ProjectionGroup(DenseProjection(stacked), sizes, parts)
+        parts = [DenseProjection(linear.weight.detach()) for linear in linears]
+        return ProjectionGroup(_Concatenated(parts), sizes, parts)
+    stacked = torch.cat([linear.weight.detach() for linear in linears])
+    return ProjectionGroup(make_projection(stacked), sizes)
+
+
+class _Concatenated:
+    """Stands in for a stacked projection when stacking is off: never called by the step."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list[DenseProjection]) -> None:
+        self.parts = parts
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Concatenate the parts' outputs (only for completeness; the step asks for parts)."""
+        return torch.cat([part(x) for part in self.parts], dim=-1)
