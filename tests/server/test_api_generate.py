@@ -105,3 +105,25 @@ async def test_waiting_request_whose_client_left_is_skipped(client, loaders) -> 
     await wait_for(lambda: queue.running is None and queue.waiting == 0)
     assert backend.decode_seeds == [11]
     assert queue.completed == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(
+            {"prompt": "🐱 on a 🌊, ünïcödé", "temperature": 1e-6, "top_k": 1,
+             "supercondition_factor": 64},
+            id="cold, top_k 1, emoji",
+        ),
+        pytest.param(
+            {"prompt": "x" * 255, "temperature": 1e6, "top_k": 16384,
+             "supercondition_factor": 1},
+            id="hot, every token, 255 characters",
+        ),
+    ],
+)  # fmt: skip
+async def test_extreme_valid_values_paint(client, body: dict) -> None:
+    """The edges of every range paint an image (no NaN, no crash in the sampler)."""
+    response = await client.post("/v1/generate", json={**body, "seed": 8}, headers=AUTH)
+    assert response.status == 200
+    assert Image.open(io.BytesIO(await response.read())).size == (256, 256)

@@ -16,6 +16,9 @@ MAX_PROMPT_CHARACTERS: Final = 255
 MAX_BODY_BYTES: Final = 64 * 1024
 MAX_GRID_SIZE: Final = 3
 MAX_TOP_K: Final = 16384
+MIN_TEMPERATURE: Final = 1e-6
+MAX_TEMPERATURE: Final = 1e6
+"""Bounds that keep float32 sampling finite (a temperature that rounds to 0 gives NaN)."""
 MIN_SUPERCONDITION: Final = 1.0
 MAX_SUPERCONDITION: Final = 64.0
 RANDOM_SEED_LIMIT: Final = 2**31 - 1
@@ -119,11 +122,8 @@ def _optional_int(data: dict[str, Any], name: str, low: int, high: int) -> int |
 
 
 def _temperature(value: Any) -> float:
-    """Check the temperature: a finite number above 0."""
-    number = _number(value, "temperature", 0.0, math.inf)
-    if number <= 0.0:
-        raise BadRequestError("temperature must be above 0", code="bad_parameter")
-    return number
+    """Check the temperature: 1e-6..1e6 (min-dalle samples in float32)."""
+    return _number(value, "temperature", MIN_TEMPERATURE, MAX_TEMPERATURE)
 
 
 def _number(value: Any, name: str, low: float, high: float) -> float:

@@ -10,11 +10,20 @@ from .generate_request import (
     MAX_GRID_SIZE,
     MAX_PROMPT_CHARACTERS,
     MAX_SUPERCONDITION,
+    MAX_TEMPERATURE,
     MAX_TOP_K,
     MIN_SUPERCONDITION,
+    MIN_TEMPERATURE,
 )
 
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
+_MALFORMED_HTTP = {
+    "description": (
+        "Malformed HTTP (e.g. bytes not allowed in a header): answered by the HTTP layer "
+        "before the API sees the request, as plain text"
+    ),
+    "content": {"text/plain": {"schema": {"type": "string"}}},
+}
 
 
 def openapi_document(version: str, *, token_required: bool) -> dict[str, Any]:
@@ -44,7 +53,8 @@ def openapi_document(version: str, *, token_required: bool) -> dict[str, Any]:
                         "200": {
                             "description": "The OpenAPI document",
                             "content": {"application/json": {"schema": {"type": "object"}}},
-                        }
+                        },
+                        "400": _MALFORMED_HTTP,
                     },
                 }
             },
@@ -67,7 +77,8 @@ def _health_operation() -> dict[str, Any]:
                 "content": {
                     "application/json": {"schema": {"$ref": "#/components/schemas/Health"}}
                 },
-            }
+            },
+            "400": _MALFORMED_HTTP,
         },
     }
 
@@ -162,10 +173,11 @@ def _errors(descriptions: dict[str, str]) -> dict[str, Any]:
     """Error responses, all with the API's JSON error body."""
     responses: dict[str, Any] = {}
     for status, description in descriptions.items():
-        response: dict[str, Any] = {
-            "description": description,
-            "content": {"application/json": {"schema": _ERROR_REF}},
-        }
+        content: dict[str, Any] = {"application/json": {"schema": _ERROR_REF}}
+        if status == "400":
+            description += "; malformed HTTP is answered as plain text by the HTTP layer"
+            content.update(_MALFORMED_HTTP["content"])
+        response: dict[str, Any] = {"description": description, "content": content}
         if status == "503":
             response["headers"] = {
                 "Retry-After": {
@@ -214,9 +226,10 @@ def _schemas() -> dict[str, Any]:
                 },
                 "temperature": {
                     "type": "number",
-                    "minimum": 0,
-                    "exclusiveMinimum": True,
+                    "minimum": MIN_TEMPERATURE,
+                    "maximum": MAX_TEMPERATURE,
                     "default": 1.0,
+                    "description": "Below 1 sharper, above 1 wilder",
                 },
                 "top_k": {"type": "integer", "minimum": 1, "maximum": MAX_TOP_K, "default": 128},
                 "supercondition_factor": {
