@@ -98,14 +98,12 @@ async def load_transcriber(settings: ServerSettings, slot: ModelSlot[Transcriber
                 f"id> --out {folder.root}"
             )
     slot.set_detail("opening the ASR model")
-    use_cuda = (settings.device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith(
-        "cuda"
-    )
+    device = settings.device or ("cuda" if torch.cuda.is_available() else "cpu")
     return await asyncio.to_thread(
         OnnxCtcTranscriber,
         folder,
         model_name=settings.asr_model,
-        use_cuda=use_cuda,
+        use_cuda=device.startswith("cuda"),
         threads=settings.threads,
     )
 
