@@ -25,8 +25,9 @@ class HookedBackend:
     `open_gate()`. `failures` holds exceptions raised by the next decodes, one each.
     """
 
-    def __init__(self, inner: GenerationBackend) -> None:
+    def __init__(self, inner: GenerationBackend, *, gate_timeout: float = 120.0) -> None:
         self.inner = inner
+        self.gate_timeout = gate_timeout
         self.name = f"hooked {inner.name}"
         self.exact = inner.exact
         self.decode_seeds: list[int] = []
@@ -58,7 +59,7 @@ class HookedBackend:
     ) -> torch.Tensor:
         """Record the seed, wait at the gate, maybe fail, then delegate."""
         self.decode_seeds.append(generator.initial_seed())
-        if not self._gate.wait(timeout=120):
+        if not self._gate.wait(timeout=self.gate_timeout):
             raise TimeoutError("the test never opened the gate")
         if self.failures:
             raise self.failures.pop(0)

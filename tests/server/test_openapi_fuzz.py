@@ -135,11 +135,17 @@ def _server(models_dir, test_modules, test_transcriber, backend, queue_size) -> 
         create_app(settings_, generator_loader=load_generator, transcriber_loader=load_transcriber)
     )
     server.start()
-    for _ in range(600):
-        if requests.get(f"{server.url}/v1/health", timeout=5).json()["status"] == "ok":
-            return server
+    _poll(lambda: requests.get(f"{server.url}/v1/health", timeout=5).json()["status"] == "ok")
+    return server
+
+
+def _poll(condition) -> None:
+    """Wait until condition() holds (at most a minute)."""
+    for _ in range(1200):
+        if condition():
+            return
         threading.Event().wait(0.05)
-    raise AssertionError("the fuzzed server did not get ready")
+    raise AssertionError("timed out waiting for the fuzzed server")
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +153,7 @@ def busy_server(models_dir, test_modules, test_transcriber) -> Iterator[Threaded
     """A server whose queue (size 1) is full: one generation held at a gate, one waiting."""
     from dalle_frame_server.generation.backend import make_backend
 
-    backend = HookedBackend(make_backend("reference", test_modules))
+    backend = HookedBackend(make_backend("reference", test_modules), gate_timeout=1800)
     backend.close_gate()
     server = _server(models_dir, test_modules, test_transcriber, backend, queue_size=1)
     blockers = [
@@ -158,10 +164,10 @@ def busy_server(models_dir, test_modules, test_transcriber) -> Iterator[Threaded
         )
         for seed in (1, 2)
     ]
-    for blocker in blockers:
-        blocker.start()
-        threading.Event().wait(0.3)
-    assert server.state.queue.waiting == 1
+    blockers[0].start()
+    _poll(lambda: backend.decode_seeds == [1])  # the first is held at the gate
+    blockers[1].start()
+    _poll(lambda: server.state.queue.waiting == 1)  # the second waits: the queue is full
     yield server
     # Let the held requests end quickly: fail them rather than paint them.
     backend.failures = [RuntimeError("fuzzing is over")] * 2
