@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -21,10 +22,28 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.stack import ROOT, GpuServer, HomeAssistant, Satellite, reset_dir
+from scripts.stack import (
+    HOST,
+    ROOT,
+    GpuServer,
+    HomeAssistant,
+    Satellite,
+    free_port,
+    reset_dir,
+)
 
 MINI_FILES = ("dalle_bart_mini/encoder.pt", "dalle_bart_mini/decoder.pt", "vqgan/detoker.pt")
 HF_PROBE = "https://huggingface.co/kuprel/min-dalle/resolve/main/config.json"
+
+
+def port_or_free(preferred: int) -> int:
+    """Return `preferred` when nothing listens on it on 127.0.0.1, else a free port."""
+    with socket.socket() as sock:
+        try:
+            sock.bind((HOST, preferred))
+        except OSError:
+            return free_port()
+    return preferred
 
 
 def banner(lines: list[str]) -> None:
@@ -69,8 +88,10 @@ async def run(args: argparse.Namespace, work: Path, models_dir: Path) -> None:
                     "is reachable) to paint real pictures.",
                 ]
             )
-        server = GpuServer(work / "server", model=model, models_dir=models_dir)
-        ha = HomeAssistant(work / "homeassistant")
+        server = GpuServer(
+            work / "server", model=model, models_dir=models_dir, port=port_or_free(args.server_port)
+        )
+        ha = HomeAssistant(work / "homeassistant", port=port_or_free(args.ha_port))
         satellite: Satellite | None = None
         try:
             print(f"[demo] starting the GPU server ({model}) …", flush=True)
@@ -83,6 +104,7 @@ async def run(args: argparse.Namespace, work: Path, models_dir: Path) -> None:
             await ha.onboard(session)
             result = await ha.add_frame(session, server)
             print(f"[demo] integration added: {result.get('title')} ({result.get('type')})")
+            dashboard = await ha.add_dashboard(session)
 
             token = await ha.long_lived_token(session, "dalle_frame satellite")
             frame_png = work / "frame.png"
@@ -101,6 +123,7 @@ async def run(args: argparse.Namespace, work: Path, models_dir: Path) -> None:
                 [
                     f"dalle_frame demo is up ({time.monotonic() - started:.0f} s).",
                     f"Home Assistant: {ha.url}  user: {ha.username}  password: {ha.password}",
+                    f"Dashboard:      {ha.url}{dashboard}",
                     f"GPU server:     {server.url}  (model: {model})",
                     f"Frame image:    {frame_png}",
                     f"Logs:           {work}",
@@ -124,6 +147,10 @@ def main() -> None:
     parser.add_argument("--models-dir", default=str(ROOT / "models"), help="model weights")
     parser.add_argument("--model", choices=("test", "mini", "mega"), help="force a model")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for art")
+    parser.add_argument("--ha-port", type=int, default=8123, help="HA's port (a free one if taken)")
+    parser.add_argument(
+        "--server-port", type=int, default=8765, help="GPU server's port (a free one if taken)"
+    )
     args = parser.parse_args()
     work = reset_dir(Path(args.work_dir).resolve())
     models_dir = Path(args.models_dir).resolve()

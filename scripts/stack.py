@@ -299,6 +299,63 @@ class HomeAssistant:
             {"name": name, "url": server.url, "token": server.token},
         )
 
+    async def ws_command(self, session: aiohttp.ClientSession, command: dict[str, Any]) -> Any:
+        """Run one command on HA's WebSocket API as the owner; return its result."""
+        async with session.ws_connect(f"{self.url}/api/websocket") as ws:
+            await ws.receive_json()  # auth_required
+            await ws.send_json({"type": "auth", "access_token": self.access_token})
+            auth = await ws.receive_json()
+            if auth.get("type") != "auth_ok":
+                raise RuntimeError(f"WebSocket auth failed: {auth}")
+            await ws.send_json({"id": 1, **command})
+            reply = await ws.receive_json()
+        if not reply.get("success"):
+            raise RuntimeError(f"{command['type']}: {reply.get('error')}")
+        return reply.get("result")
+
+    async def add_dashboard(
+        self, session: aiohttp.ClientSession, url_path: str = "dalle-frame", prefix: str = "frame"
+    ) -> str:
+        """Create a dashboard with the frame's Art and Frame images; return its page's path."""
+        await self.ws_command(
+            session,
+            {
+                "type": "lovelace/dashboards/create",
+                "url_path": url_path,
+                "title": "Frame",
+                "icon": "mdi:image-frame",
+                "mode": "storage",
+                "show_in_sidebar": True,
+                "require_admin": False,
+            },
+        )
+        cards: list[dict[str, Any]] = [
+            {"type": "picture-entity", "entity": f"image.{prefix}_{key}", "show_state": False}
+            for key in ("art", "frame")
+        ]
+        cards.append(
+            {
+                "type": "entities",
+                "entities": [
+                    f"text.{prefix}_prompt",
+                    f"sensor.{prefix}_status",
+                    f"button.{prefix}_new_prompt",
+                    f"button.{prefix}_regenerate",
+                    f"switch.{prefix}_auto_mode",
+                    f"number.{prefix}_auto_interval",
+                ],
+            }
+        )
+        await self.ws_command(
+            session,
+            {
+                "type": "lovelace/config/save",
+                "url_path": url_path,
+                "config": {"views": [{"title": "Frame", "path": "frame", "cards": cards}]},
+            },
+        )
+        return f"/{url_path}/frame"
+
     async def long_lived_token(self, session: aiohttp.ClientSession, client_name: str) -> str:
         """Create a long-lived access token over the WebSocket API (for the satellite)."""
         async with session.ws_connect(f"{self.url}/api/websocket") as ws:

@@ -10,7 +10,6 @@ from scripts.stack import wait_for
 
 from .checks import GENERATION_LIMIT, assert_panel_picture, press_and_wait
 from .conftest import Stack
-from .test_dashboard import ws_command
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -35,16 +34,16 @@ async def image_bytes(stack: Stack, entity_id: str) -> bytes:
 
 async def history_items(stack: Stack) -> list[str]:
     """Titles of the pictures the media browser lists for the frame."""
-    root = await ws_command(
-        stack,
+    root = await stack.ha.ws_command(
+        stack.session,
         {"type": "media_source/browse_media", "media_content_id": "media-source://dalle_frame"},
     )
     folders = root.get("children") or []
     titles: list[str] = []
     for folder in folders:
         if folder.get("can_expand"):
-            listing = await ws_command(
-                stack,
+            listing = await stack.ha.ws_command(
+                stack.session,
                 {
                     "type": "media_source/browse_media",
                     "media_content_id": folder["media_content_id"],
