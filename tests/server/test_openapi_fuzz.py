@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -43,6 +44,9 @@ from dalle_frame_server.generation.generator import MinDalleGenerator
 from dalle_frame_server.settings import ServerSettings
 from tests.server.conftest import AUTH, TOKEN
 from tests.server.helpers import HookedBackend
+
+STATUSES: Counter[tuple[str, int]] = Counter()
+"""(operation, status) of every fuzzed request, for the summary test."""
 
 CHECKS = [
     not_a_server_error,
@@ -202,6 +206,7 @@ FUZZ_SETTINGS = settings(
 def test_every_operation_with_valid_and_invalid_data(case, busy_server: ThreadedServer) -> None:
     """No 5xx; status, content type, headers and body as the document says (queue full)."""
     response = case.call(base_url=busy_server.url, headers=AUTH, timeout=60)
+    STATUSES[(case.operation.label, response.status_code)] += 1
     case.validate_response(response, checks=CHECKS)
     if case.operation.path == "/v1/generate" and response.status_code == 200:
         raise AssertionError("a generation ran although the queue was full")
@@ -213,6 +218,7 @@ def test_without_the_token_every_request_is_refused(case, busy_server: ThreadedS
     """No token, or a wrong one: 401 (malformed HTTP is refused earlier, 400 as text)."""
     for headers in ({}, {"Authorization": "Bearer not-the-token"}):
         response = case.call(base_url=busy_server.url, headers=headers, timeout=60)
+        STATUSES[(case.operation.label, response.status_code)] += 1
         if _content_type(response).startswith("text/plain"):
             assert response.status_code == 400
         else:
@@ -242,6 +248,7 @@ def test_generate_paints_fuzzed_valid_requests(case, idle_server: ThreadedServer
         case.body["grid_size"] = 1
     case.headers = {**(case.headers or {}), **AUTH}
     response = case.call(base_url=idle_server.url, timeout=300)
+    STATUSES[(case.operation.label, response.status_code)] += 1
     case.validate_response(response, checks=CHECKS)
     # Valid by the document; only prompts of control characters or white space are refused.
     assert response.status_code in (200, 400), response.text
@@ -252,3 +259,13 @@ def test_fuzzed_valid_requests_were_really_painted(idle_server: ThreadedServer) 
     """The previous test painted images, not only refusals (runs after it, same server)."""
     assert idle_server.state.queue.completed >= 1
     assert idle_server.state.queue.failed == 0
+
+
+def test_fuzzing_summary() -> None:
+    """Many requests were tried, none answered 5xx (the counts print with -rA or -s)."""
+    print("fuzzed requests by operation and status:")
+    for (operation, status), count in sorted(STATUSES.items()):
+        print(f"  {operation:25s} {status}: {count}")
+    print(f"  total: {sum(STATUSES.values())}")
+    assert sum(STATUSES.values()) > 100
+    assert not [key for key in STATUSES if key[1] >= 500]
