@@ -1,0 +1,196 @@
+"""The fast backend draws stock min-dalle's tokens and paints its pixels, bit for bit.
+
+Stock `MinDalle` runs on the same weight files; every one of the 256 decoder steps must draw
+the same token for several seeds and grids. The tiny test model covers the code paths in a
+few seconds; a one-layer model with mini's widths makes the BLAS library pick the kernels it
+picks for the real model (whose stacking of q|k|v and fc0|fc1 the backend probes).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from bench.min_dalle.stock import load_stock_min_dalle, stock_image_tokens
+from dalle_frame_server.generation.backend import SamplingSettings, make_backend
+from dalle_frame_server.generation.base import GenerationRequest
+from dalle_frame_server.generation.fast_backend import FastBackend
+from dalle_frame_server.generation.generator import MinDalleGenerator
+from dalle_frame_server.generation.model_loading import (
+    DalleModules,
+    ModelPaths,
+    load_dalle_modules,
+)
+from dalle_frame_server.generation.model_shapes import MINI_SHAPE, TEST_SHAPE, DalleShape
+from dalle_frame_server.generation.random_weights import write_random_model
+
+WIDE_SHAPE = DalleShape(
+    layer_count=1,
+    attention_head_count=MINI_SHAPE.attention_head_count,
+    embed_count=MINI_SHAPE.embed_count,
+    glu_embed_count=MINI_SHAPE.glu_embed_count,
+    text_vocab_count=TEST_SHAPE.text_vocab_count,
+    image_vocab_count=MINI_SHAPE.image_vocab_count,
+)
+"""Mini's widths with one layer: MKL's real kernel choices at a fraction of the time."""
+
+CPU = torch.device("cpu")
+
+
+def _root(paths: ModelPaths) -> Path:
+    """The models root a ModelPaths lives under."""
+    return paths.detokenizer.parent.parent
+
+
+def _generator(modules: DalleModules, backend: object) -> MinDalleGenerator:
+    return MinDalleGenerator(modules, backend, model_name="test", device=CPU, dtype=torch.float32)
+
+
+@pytest.fixture(scope="module")
+def tiny_stock(test_model_paths: ModelPaths):
+    """Stock MinDalle on the test model's files."""
+    return load_stock_min_dalle(_root(test_model_paths), TEST_SHAPE)
+
+
+@pytest.fixture(scope="module")
+def tiny_fast(test_model_paths: ModelPaths) -> MinDalleGenerator:
+    """The test model (its own copy: the fast backend re-lays some weights) behind `fast`."""
+    modules = load_dalle_modules(test_model_paths, TEST_SHAPE, CPU, torch.float32, remedy="-")
+    return _generator(modules, make_backend("fast", modules))
+
+
+@pytest.fixture(scope="module")
+def wide_paths(models_dir: Path) -> ModelPaths:
+    """A one-layer random model with mini's widths."""
+    return write_random_model(models_dir, WIDE_SHAPE, seed=5, layout_name="wide")
+
+
+def _fast_tokens(
+    generator: MinDalleGenerator,
+    *,
+    prompt: str,
+    seed: int,
+    grid_size: int,
+    top_k: int = 128,
+    temperature: float = 1.0,
+    supercondition_factor: float = 16.0,
+) -> torch.Tensor:
+    """Tokens the generator's backend draws for a request."""
+    backend = generator.backend
+    with torch.inference_mode():
+        text_tokens = generator.text_tokens(prompt)
+        return backend.decode(
+            text_tokens=text_tokens,
+            encoder_state=backend.encode(text_tokens),
+            image_count=grid_size**2,
+            settings=SamplingSettings(
+                temperature=temperature, top_k=top_k, supercondition_factor=supercondition_factor
+            ),
+            generator=torch.Generator().manual_seed(seed),
+        )
+
+
+@pytest.mark.parametrize(
+    ("prompt", "seed", "grid_size", "top_k", "temperature", "supercondition_factor"),
+    [
+        ("a lighthouse in a storm", 7, 1, 128, 1.0, 16.0),
+        ("a lighthouse in a storm", 8, 1, 128, 1.0, 16.0),
+        ("THE red cat, sitting on a mat!", 123456, 2, 16, 0.7, 4.0),
+        ("z", 2**40 + 3, 2, 1, 1.3, 1.0),
+        ("an alpine lake at dawn, oil painting", 99, 1, 16384, 2.0, 64.0),
+    ],
+)
+def test_tokens_equal_stock_over_all_steps(
+    tiny_stock,
+    tiny_fast: MinDalleGenerator,
+    prompt: str,
+    seed: int,
+    grid_size: int,
+    top_k: int,
+    temperature: float,
+    supercondition_factor: float,
+) -> None:
+    """All 256 tokens of every image equal stock's for the same seed and settings."""
+    settings = {
+        "top_k": top_k,
+        "temperature": temperature,
+        "supercondition_factor": supercondition_factor,
+    }
+    stock = stock_image_tokens(
+        tiny_stock, prompt=prompt, seed=seed, grid_size=grid_size, **settings
+    )
+    ours = _fast_tokens(tiny_fast, prompt=prompt, seed=seed, grid_size=grid_size, **settings)
+    assert ours.shape == stock.shape == (grid_size**2, 256)
+    assert torch.equal(ours, stock)
+    # Not a degenerate run: with top_k > 1 the images draw many different tokens.
+    if top_k > 1:
+        assert len(torch.unique(ours)) > 3
+
+
+def test_pixels_equal_stock(tiny_stock, tiny_fast: MinDalleGenerator) -> None:
+    """The whole generation, VQGAN included, paints stock's pixels."""
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):
+        stock = tiny_stock.generate_image(
+            text="a lighthouse in a storm", seed=11, grid_size=1, top_k=128
+        )
+    ours = tiny_fast.generate(GenerationRequest(prompt="a lighthouse in a storm", seed=11))
+    assert np.array_equal(np.asarray(ours), np.asarray(stock))
+    assert len(np.unique(np.asarray(ours).reshape(-1, 3), axis=0)) > 100
+
+
+def test_encoder_state_equals_stock(tiny_stock, tiny_fast: MinDalleGenerator) -> None:
+    """The fast encoder's output equals stock's encoder bit for bit."""
+    text_tokens = tiny_fast.text_tokens("THE red cat, sitting on a mat!")
+    with torch.no_grad():
+        stock = tiny_stock.encoder.forward(text_tokens)
+    with torch.inference_mode():
+        ours = tiny_fast.backend.encode(text_tokens)
+    assert torch.equal(ours, stock)
+
+
+def test_fast_backend_is_exact_on_cpu(tiny_fast: MinDalleGenerator) -> None:
+    """On the CPU in float32 the backend says it is exact (and is named `fast`)."""
+    assert tiny_fast.backend.exact is True
+    assert tiny_fast.backend.name == "fast"
+
+
+def test_wide_model_equals_stock_with_blas_kernels_of_mini(wide_paths: ModelPaths) -> None:
+    """Mini's widths: tokens (grid 1 and 2) and encoder state equal stock's.
+
+    At these widths MKL chooses among its real kernels, so the probe may refuse to stack
+    fc0|fc1 for two rows (as it does on the 2-core EPYC) while stacking for eight.
+    """
+    stock = load_stock_min_dalle(_root(wide_paths), WIDE_SHAPE)
+    modules = load_dalle_modules(wide_paths, WIDE_SHAPE, CPU, torch.float32, remedy="-")
+    generator = _generator(modules, FastBackend(modules))
+    for prompt, seed, grid_size in [("a lighthouse", 3, 1), ("red cat on a mat", 4, 2)]:
+        expected = stock_image_tokens(stock, prompt=prompt, seed=seed, grid_size=grid_size)
+        ours = _fast_tokens(generator, prompt=prompt, seed=seed, grid_size=grid_size)
+        assert torch.equal(ours, expected), (prompt, grid_size)
+    text_tokens = generator.text_tokens("a lighthouse")
+    with torch.no_grad():
+        expected_state = stock.encoder.forward(text_tokens)
+    with torch.inference_mode():
+        assert torch.equal(generator.backend.encode(text_tokens), expected_state)
+
+
+def test_stacking_keeps_module_outputs(test_model_paths: ModelPaths) -> None:
+    """After the backend stacks q|k|v and fc0|fc1, the modules compute what they did before."""
+    modules = load_dalle_modules(test_model_paths, TEST_SHAPE, CPU, torch.float32, remedy="-")
+    layer = modules.decoder.layers[0]
+    x = torch.randn(2, 1, TEST_SHAPE.embed_count, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        before = [layer.self_attn.q_proj(x), layer.self_attn.v_proj(x), layer.glu.fc1(x)]
+        backend = FastBackend(modules)
+        after = [layer.self_attn.q_proj(x), layer.self_attn.v_proj(x), layer.glu.fc1(x)]
+    for old, new in zip(before, after, strict=True):
+        assert torch.equal(old, new)
+    if backend.decoder.weights.stacked:
+        stacked = backend.decoder.weights.layers[0].self_qkv.stacked.weight
+        # The module's weight is a view into the stacked tensor: no second copy.
+        assert layer.self_attn.k_proj.weight.untyped_storage().data_ptr() == (
+            stacked.untyped_storage().data_ptr()
+        )
