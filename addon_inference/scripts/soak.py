@@ -36,6 +36,7 @@ async def main() -> None:
     parser.add_argument("--count", type=int, default=500)
     parser.add_argument("--models-dir", type=Path, default=Path("build/soak/models"))
     parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--report-every", type=int, default=50)
     args = parser.parse_args()
     server = _server(args.models_dir)
     server.start()
@@ -54,7 +55,7 @@ async def main() -> None:
                 while not queue.empty():
                     index = queue.get_nowait()
                     await generate(session, server.url, f"soak {index}", index + 2)
-                    if (index + 1) % 50 == 0:
+                    if (index + 1) % args.report_every == 0:
                         print(
                             f"{index + 1} generations, RSS {server.rss_mib():.0f} MiB, "
                             f"{time.monotonic() - started:.0f} s",
