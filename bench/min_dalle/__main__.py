@@ -154,6 +154,9 @@ def main(argv: list[str] | None = None) -> None:
                         **result,
                     }
                 )
+                partial = args.out.with_suffix(".partial.json")
+                partial.parent.mkdir(parents=True, exist_ok=True)
+                partial.write_text(json.dumps(runs))
     summary = summarize(runs)
     print(table(summary))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -82,6 +82,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             {
                 "name": queue["name"],
                 "mode": queue["mode"],
+                "requests": queue["requests"],
                 "outcomes": [_plain(o) for o in outcomes],
             }
         )
