@@ -1,0 +1,1 @@
+"""Benchmark of wav2vec2 speech recognition: ONNX Runtime settings against PyTorch."""

@@ -1,0 +1,186 @@
+"""Benchmark wav2vec2 CTC in ONNX Runtime against the PyTorch transformers reference.
+
+    .venvs/server/bin/python -m bench.asr [--seconds 3] [--runs 7] [--threads N]
+
+A random-weight `Wav2Vec2ForCTC` with facebook/wav2vec2-large-960h-lv60-self's exact shapes
+(24 layers, hidden 1024, 315 M parameters) is built once and exported with the server's own
+exporter into build/bench-models/asr-large/ (never committed; about 1.2 GB). Then, on the same
+weights and one clip of noise: PyTorch, ONNX Runtime as the server creates its session, ONNX
+Runtime with each graph optimization level, and a MatMul-only per-channel dynamic int8 model.
+Variants take turns in every run; the table shows medians, the ratio to PyTorch, and how many
+frames pick the same token as PyTorch (random weights: no word error rate can be measured).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime
+import torch
+
+from dalle_frame_server.asr.export import export_ctc_model
+from dalle_frame_server.asr.model_folder import AsrModelFolder
+from dalle_frame_server.asr.test_model import WAV2VEC2_VOCAB
+
+_LOGGER = logging.getLogger("bench.asr")
+
+LARGE_SOURCE = "bench: random Wav2Vec2ForCTC with wav2vec2-large-960h-lv60-self's shapes, v1"
+MODEL_SEED = 20
+SAMPLE_RATE = 16_000
+
+OPTIMIZATION_LEVELS = {
+    "disabled": onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL,
+    "basic": onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+    "extended": onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+    "all": onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL,
+}
+
+
+def large_model() -> torch.nn.Module:
+    """A random `Wav2Vec2ForCTC` shaped like wav2vec2-large-960h-lv60-self (seeded)."""
+    from transformers import Wav2Vec2Config, Wav2Vec2ForCTC
+
+    config = Wav2Vec2Config(
+        vocab_size=len(WAV2VEC2_VOCAB),
+        pad_token_id=WAV2VEC2_VOCAB["<pad>"],
+        hidden_size=1024,
+        num_hidden_layers=24,
+        num_attention_heads=16,
+        intermediate_size=4096,
+        conv_bias=True,
+        feat_extract_norm="layer",
+        do_stable_layer_norm=True,
+        feat_extract_activation="gelu",
+        hidden_act="gelu",
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(MODEL_SEED)
+        return Wav2Vec2ForCTC(config).eval()
+
+
+def ensure_exports(root: Path, model: torch.nn.Module) -> tuple[Path, Path]:
+    """The fp32 export (server's exporter) and its MatMul-only per-channel int8 version."""
+    folder = AsrModelFolder(root / "fp32")
+    metadata = folder.read_metadata() if folder.is_complete() else None
+    if metadata is None or metadata.get("source") != LARGE_SOURCE:
+        _LOGGER.info("Exporting the large-shaped model to %s (once, ~1 min)", folder.root)
+        export_ctc_model(model, WAV2VEC2_VOCAB, folder.root, source=LARGE_SOURCE)
+    int8 = root / "int8-matmul-per-channel.onnx"
+    if not int8.is_file() or int8.stat().st_mtime < folder.model.stat().st_mtime:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        _LOGGER.info("Quantizing MatMul weights to int8 (per channel) into %s", int8)
+        partial = int8.with_name(int8.name + ".part")
+        quantize_dynamic(
+            folder.model,
+            partial,
+            op_types_to_quantize=["MatMul"],
+            per_channel=True,
+            weight_type=QuantType.QInt8,
+        )
+        partial.replace(int8)
+    return folder.model, int8
+
+
+def ort_session(
+    path: Path, *, threads: int | None, level: str | None
+) -> onnxruntime.InferenceSession:
+    """A CPU session; `level` None keeps ONNX Runtime's defaults (what the server does)."""
+    options = onnxruntime.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    if level is not None:
+        options.graph_optimization_level = OPTIMIZATION_LEVELS[level]
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def main() -> None:
+    """Build, export, time and print."""
+    parser = argparse.ArgumentParser(prog="python -m bench.asr", description=__doc__)
+    parser.add_argument("--seconds", type=float, default=3.0, help="clip length")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=None, help="torch and ORT threads")
+    parser.add_argument("--models-dir", type=Path, default=Path("build/bench-models"))
+    parser.add_argument("--out", type=Path, default=Path("build/bench-results/asr.json"))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    threads = args.threads or torch.get_num_threads()
+    torch.set_num_threads(threads)
+
+    model = large_model()
+    fp32_path, int8_path = ensure_exports(args.models_dir / "asr-large", model)
+    clip = np.random.default_rng(0).standard_normal(int(args.seconds * SAMPLE_RATE))
+    clip = ((clip - clip.mean()) / (clip.std() + 1e-7)).astype(np.float32)[None, :]
+
+    runners: dict[str, Callable[[], np.ndarray]] = {}
+    tensor = torch.from_numpy(clip)
+
+    def run_torch() -> np.ndarray:
+        with torch.inference_mode():
+            return model(tensor).logits.numpy()
+
+    runners["pytorch"] = run_torch
+    sessions = {"ort server default": ort_session(fp32_path, threads=args.threads, level=None)}
+    for level in OPTIMIZATION_LEVELS:
+        sessions[f"ort {level}"] = ort_session(fp32_path, threads=threads, level=level)
+    sessions["ort int8 matmul/channel"] = ort_session(int8_path, threads=threads, level="all")
+    for name, session in sessions.items():
+        runners[name] = lambda session=session: session.run(["logits"], {"input_values": clip})[0]
+
+    outputs = {name: run() for name, run in runners.items()}  # warm-up, and the logits
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    for _ in range(args.runs):
+        for name, run in runners.items():
+            started = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - started)
+
+    reference = outputs["pytorch"]
+    base = statistics.median(times["pytorch"])
+    rows: list[dict[str, Any]] = []
+    for name in runners:
+        median = statistics.median(times[name])
+        rows.append(
+            {
+                "variant": name,
+                "seconds": median,
+                "speedup_vs_pytorch": base / median,
+                "real_time_factor": median / args.seconds,
+                "max_abs_logit_difference": float(np.abs(outputs[name] - reference).max()),
+                "frame_argmax_agreement": float(
+                    (outputs[name].argmax(-1) == reference.argmax(-1)).mean()
+                ),
+            }
+        )
+    print(f"\nwav2vec2-large shapes, {args.seconds:g} s clip, {threads} threads, {args.runs} runs")
+    print(f"{'variant':<26}{'seconds':>9}{'x torch':>9}{'RTF':>7}{'max |d|':>10}{'argmax =':>10}")
+    for row in rows:
+        print(
+            f"{row['variant']:<26}{row['seconds']:>9.3f}{row['speedup_vs_pytorch']:>9.2f}"
+            f"{row['real_time_factor']:>7.3f}{row['max_abs_logit_difference']:>10.2e}"
+            f"{row['frame_argmax_agreement']:>10.3f}"
+        )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    environment = {
+        "cpu_count": os.cpu_count(),
+        "threads": threads,
+        "torch": torch.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "clip_seconds": args.seconds,
+        "runs": args.runs,
+    }
+    args.out.write_text(json.dumps({"environment": environment, "rows": rows}, indent=1))
+    print(f"\nJSON written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
