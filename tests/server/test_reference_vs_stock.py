@@ -79,7 +79,8 @@ def test_reference_equals_stock_pixel_for_pixel(
     rng_before = torch.random.get_rng_state()
     ours = reference_generator.generate(request)
     assert torch.equal(rng_before, torch.random.get_rng_state())
-    with torch.random.fork_rng(devices=[]):
+    # Stock min-dalle turns autograd off when imported; the server's import undid that.
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
         stock = stock_min_dalle.generate_image(
             text=prompt,
             seed=seed,
