@@ -162,29 +162,35 @@ class FastBackend:
             generator=generator,
             progress=progress,
         )
-        return self.decode_many([request])[0]
+        (outcome,) = self.decode_many([request])
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
-    def decode_many(self, requests: Sequence[DecodeRequest]) -> list[torch.Tensor]:
-        """Decode several requests, batched where allowed; return each one's (n, 256) tokens.
+    def decode_many(self, requests: Sequence[DecodeRequest]) -> list[torch.Tensor | Exception]:
+        """Decode several requests, batched where allowed; each one's (n, 256) tokens, in order.
 
         Each request keeps its own settings, generator and progress callback. In exact mode a
         request's tokens equal what `decode` gives it alone (batches the planner cannot prove
-        exact run one after another).
+        exact run one after another). A request whose progress callback raises (its client
+        left) gets that exception in its place and no more callbacks; the others go on, and a
+        batch whose requests have all stopped ends at once.
         """
         for request in requests:
             if request.image_count < 1:
                 raise ValueError(f"image_count must be at least 1, not {request.image_count}")
-        results: list[torch.Tensor | None] = [None] * len(requests)
+        results: list[torch.Tensor | Exception | None] = [None] * len(requests)
         for batch in self.planner.batches(requests):
-            tokens = self._decode_batch([requests[position] for position in batch])
-            for position, request_tokens in zip(batch, tokens, strict=True):
-                results[position] = request_tokens
-        return [tokens for tokens in results if tokens is not None]
+            outcomes = self._decode_batch([requests[position] for position in batch])
+            for position, outcome in zip(batch, outcomes, strict=True):
+                results[position] = outcome
+        return [outcome for outcome in results if outcome is not None]
 
-    def _decode_batch(self, requests: Sequence[DecodeRequest]) -> list[torch.Tensor]:
+    def _decode_batch(self, requests: Sequence[DecodeRequest]) -> list[torch.Tensor | Exception]:
         """Decode requests as one batch of rows (see `batch_rows`)."""
         image_total = sum(request.image_count for request in requests)
         rows = 2 * image_total
+        stopped: dict[int, Exception] = {}
         started = time.monotonic()
         with torch.inference_mode(), self._autocast():
             text_tokens, encoder_state = batch_rows(requests)
@@ -214,16 +220,31 @@ class FastBackend:
                     first = last
                 buffers.previous_tokens[:image_total, 0] = tokens[:, step]
                 buffers.previous_tokens[image_total:, 0] = tokens[:, step]
-                for request in requests:
-                    if request.progress is not None:
-                        request.progress(step + 1, IMAGE_TOKEN_COUNT)
+                self._report_progress(requests, step + 1, stopped)
+                if len(stopped) == len(requests):
+                    break
         _LOGGER.debug(
-            "Decoded %d request(s), %d image(s) in %.2f s",
+            "Decoded %d request(s), %d image(s) in %.2f s (%d stopped early)",
             len(requests),
             image_total,
             time.monotonic() - started,
+            len(stopped),
         )
-        return list(tokens.split([request.image_count for request in requests]))
+        per_request = tokens.split([request.image_count for request in requests])
+        return [stopped.get(index, part) for index, part in enumerate(per_request)]
+
+    @staticmethod
+    def _report_progress(
+        requests: Sequence[DecodeRequest], step: int, stopped: dict[int, Exception]
+    ) -> None:
+        """Tell each running request its progress; note the ones whose callback raised."""
+        for index, request in enumerate(requests):
+            if request.progress is None or index in stopped:
+                continue
+            try:
+                request.progress(step, IMAGE_TOKEN_COUNT)
+            except Exception as error:  # the callback's way of saying "stop" (client left)
+                stopped[index] = error
 
     def _decoding_together_is_exact(self, image_counts: Sequence[int]) -> bool:
         """Check that one step gives requests of these sizes the same logits alone and together."""

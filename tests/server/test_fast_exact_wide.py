@@ -1,0 +1,75 @@
+"""The fast backend equals stock min-dalle at mini's widths, where BLAS picks its real kernels.
+
+A one-layer random model with mini's widths (embed 1024, GLU 2730, 16 heads, the full image
+vocabulary) makes MKL choose among the kernels it uses for the real model, so the backend's
+probe may refuse to stack fc0|fc1 for two rows (as on the 2-core EPYC) while stacking for
+eight. Runs at the default thread count, as the server does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from bench.min_dalle.stock import load_stock_min_dalle, stock_image_tokens
+from dalle_frame_server.generation.backend import SamplingSettings
+from dalle_frame_server.generation.fast_backend import FastBackend
+from dalle_frame_server.generation.generator import MinDalleGenerator
+from dalle_frame_server.generation.model_loading import ModelPaths, load_dalle_modules
+from dalle_frame_server.generation.model_shapes import MINI_SHAPE, TEST_SHAPE, DalleShape
+from dalle_frame_server.generation.random_weights import write_random_model
+
+WIDE_SHAPE = DalleShape(
+    layer_count=1,
+    attention_head_count=MINI_SHAPE.attention_head_count,
+    embed_count=MINI_SHAPE.embed_count,
+    glu_embed_count=MINI_SHAPE.glu_embed_count,
+    text_vocab_count=TEST_SHAPE.text_vocab_count,
+    image_vocab_count=MINI_SHAPE.image_vocab_count,
+)
+"""Mini's widths with one layer: MKL's real kernel choices at a fraction of the time."""
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def wide_paths(models_dir: Path) -> ModelPaths:
+    """A one-layer random model with mini's widths."""
+    return write_random_model(models_dir, WIDE_SHAPE, seed=5, layout_name="wide")
+
+
+def _tokens(generator: MinDalleGenerator, prompt: str, seed: int, grid_size: int) -> torch.Tensor:
+    backend = generator.backend
+    with torch.inference_mode():
+        text_tokens = generator.text_tokens(prompt)
+        return backend.decode(
+            text_tokens=text_tokens,
+            encoder_state=backend.encode(text_tokens),
+            image_count=grid_size**2,
+            settings=SamplingSettings(),
+            generator=torch.Generator().manual_seed(seed),
+        )
+
+
+def test_wide_model_equals_stock_with_blas_kernels_of_mini(wide_paths: ModelPaths) -> None:
+    """Mini's widths: tokens (grid 1 and 2) and encoder state equal stock's.
+
+    At these widths MKL chooses among its real kernels, so the probe may refuse to stack
+    fc0|fc1 for two rows (as it does on the 2-core EPYC) while stacking for eight.
+    """
+    stock = load_stock_min_dalle(wide_paths.detokenizer.parent.parent, WIDE_SHAPE)
+    modules = load_dalle_modules(wide_paths, WIDE_SHAPE, CPU, torch.float32, remedy="-")
+    generator = MinDalleGenerator(
+        modules, FastBackend(modules), model_name="wide", device=CPU, dtype=torch.float32
+    )
+    for prompt, seed, grid_size in [("a lighthouse", 3, 1), ("red cat on a mat", 4, 2)]:
+        expected = stock_image_tokens(stock, prompt=prompt, seed=seed, grid_size=grid_size)
+        ours = _tokens(generator, prompt, seed, grid_size)
+        assert torch.equal(ours, expected), (prompt, grid_size)
+    text_tokens = generator.text_tokens("a lighthouse")
+    with torch.no_grad():
+        expected_state = stock.encoder.forward(text_tokens)
+    with torch.inference_mode():
+        assert torch.equal(generator.backend.encode(text_tokens), expected_state)
