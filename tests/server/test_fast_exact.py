@@ -35,8 +35,8 @@ def _one_torch_thread() -> Iterator[None]:
 
     The test machine's two cores are shared with other suites; torch's OpenMP threads then
     spin-wait for each other and tiny operations slow down a hundredfold. Exactness is checked
-    within one process either way (stock and fast at the same thread count); the wide-shape
-    test (test_fast_exact_wide.py) keeps the default thread count.
+    within one process either way (stock and fast at the same thread count); the benchmark
+    checks identity at the default thread count.
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
