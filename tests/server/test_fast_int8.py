@@ -113,3 +113,14 @@ def test_int8_tokens_mostly_agree_with_exact_for_one_seed(
     assert int8.shape == exact.shape == (1, 256)
     assert int(int8.min()) >= 0 and int(int8.max()) < 2**14
     print(f"int8 tokens equal to the exact path: {(int8 == exact).float().mean():.1%}")
+
+
+def test_int8_releases_the_float_weights_it_replaced(test_model_paths: ModelPaths) -> None:
+    """The quantized projections' float32 weights are freed; the text's keys/values stay."""
+    modules = load_dalle_modules(test_model_paths, TEST_SHAPE, CPU, torch.float32, remedy="-")
+    make_backend("int8", modules)
+    layer = modules.decoder.layers[0]
+    assert layer.self_attn.q_proj.weight.numel() == 0
+    assert layer.glu.fc2.weight.numel() == 0
+    assert modules.decoder.lm_head.weight.numel() == 0
+    assert layer.encoder_attn.k_proj.weight.numel() == TEST_SHAPE.embed_count**2

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from .backend import ProgressCallback, SamplingSettings
 from .base import IMAGE_TOKEN_COUNT
@@ -306,8 +307,10 @@ class FastBackend:
 class Int8Backend(FastBackend):
     """`FastBackend` with the decoder's projections in int8 (CPU; not exact, see fast_int8.py).
 
-    The float32 module weights stay loaded (the encoder and the cross-attention keys/values of
-    the text still use them); the int8 copies add a quarter of the decoder's projections.
+    By default the backend takes the decoder over: once quantized, the float32 weights of the
+    projections it replaced are released (about three quarters of the decoder's memory), and
+    the module `modules.decoder` can no longer run by itself. The encoder, the VQGAN and the
+    cross-attention key/value projections of the text stay in float32.
     """
 
     name = "int8"
@@ -317,9 +320,11 @@ class Int8Backend(FastBackend):
         modules: DalleModules,
         *,
         quantize_head: bool = True,
+        release_float_weights: bool = True,
         max_batch_images: int = DEFAULT_MAX_BATCH_IMAGES,
     ) -> None:
         self._quantize_head = quantize_head
+        self._release = release_float_weights
         super().__init__(modules, stack=True, cuda_graphs=False, max_batch_images=max_batch_images)
 
     def _build_decoder(self, modules: DalleModules, *, stack: bool) -> FastDecoder:
@@ -333,12 +338,25 @@ class Int8Backend(FastBackend):
         weights = DecoderWeights.from_decoder(
             modules.decoder, stack=False, make_projection=make, quantize_head=self._quantize_head
         )
+        if self._release:
+            _release_quantized_weights(modules.decoder, head=self._quantize_head)
         # Parts are never kept for int8: each group is one stacked int8 GEMM at every size.
         return FastDecoder(weights, cache_dtype=self.dtype)
 
     def _is_exact(self) -> bool:
         """int8 arithmetic never reproduces stock's images."""
         return False
+
+
+def _release_quantized_weights(decoder: nn.Module, *, head: bool) -> None:
+    """Replace the float weights the int8 projections now hold with empty tensors."""
+    linears: list[nn.Linear] = [decoder.lm_head] if head else []
+    for layer in decoder.layers:
+        attention, cross, glu = layer.self_attn, layer.encoder_attn, layer.glu
+        linears += [attention.q_proj, attention.k_proj, attention.v_proj, attention.out_proj]
+        linears += [cross.q_proj, cross.out_proj, glu.fc0, glu.fc1, glu.fc2]
+    for linear in linears:
+        linear.weight = nn.Parameter(linear.weight.new_empty(0), requires_grad=False)
 
 
 __all__ = ["DecodeRequest", "FastBackend", "Int8Backend"]
