@@ -49,6 +49,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="4x1,2x2",
         help="queues for decode_many, e.g. 4x1 = four 1-image requests ('' for none)",
     )
+    parser.add_argument(
+        "--paired-steps",
+        type=int,
+        default=64,
+        help="decoder steps timed alternately per variant in one process (0: skip)",
+    )
     parser.add_argument("--top-k", type=int, default=128)
     parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR)
     parser.add_argument(
@@ -106,8 +112,26 @@ def main(argv: list[str] | None = None) -> None:
     grids = [int(grid) for grid in args.grids.split(",")]
     variants = args.variants.split(",")
     runs: list[dict[str, Any]] = []
+    paired: dict[str, Any] = {}
     for model_name in args.models.split(","):
         model = ensure_bench_model(model_name, args.models_dir)
+        if args.paired_steps:
+            started = time.monotonic()
+            paired[model_name] = run_worker(
+                {
+                    "kind": "steps",
+                    "model_root": str(model.root),
+                    "shape": model.shape.as_dict(),
+                    "variants": [v for v in variants if v in ("stock", "fast", "int8")],
+                    "grids": grids,
+                    "steps": args.paired_steps,
+                    "device": args.device,
+                    "dtype": dtype,
+                    "threads": args.threads,
+                    "variant": "paired steps",
+                }
+            )
+            _LOGGER.info("%s paired steps: %.0f s", model_name, time.monotonic() - started)
         for round_number in range(args.rounds):
             seed = 1000 + round_number
             shift = round_number % len(variants)
@@ -158,6 +182,7 @@ def main(argv: list[str] | None = None) -> None:
                 partial.parent.mkdir(parents=True, exist_ok=True)
                 partial.write_text(json.dumps(runs))
     summary = summarize(runs)
+    summary["paired_steps"] = paired
     print(table(summary))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     environment = {

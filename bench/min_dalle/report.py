@@ -139,6 +139,19 @@ def table(summary: dict[str, Any]) -> str:
             f"{_fmt(r['rss_vs_stock'], '.2f'):>6}{_fmt(r['identical'], ''):>6}"
             f"{_fmt(_percent(r['token_agreement']), '.1f'):>7}"
         )
+    for model, paired in summary.get("paired_steps", {}).items():
+        lines += ["", f"{model}: decoder steps timed alternately ({paired['steps']} per variant)"]
+        for grid, figures in paired["grids"].items():
+            parts = [
+                f"{name} {ms:.1f} ms"
+                + (
+                    f" ({figures['speedup_vs_stock'][name]:.2f}x)"
+                    if figures["speedup_vs_stock"]
+                    else ""
+                )
+                for name, ms in figures["ms_per_step"].items()
+            ]
+            lines.append(f"  grid {grid}: " + ", ".join(parts))
     if summary["queues"]:
         lines += ["", "decode_many (queued requests, decoder only)"]
         lines.append(

@@ -23,6 +23,7 @@ from dalle_frame_server.generation.devices import DTYPES
 from dalle_frame_server.generation.model_loading import load_dalle_modules, model_paths
 from dalle_frame_server.generation.model_shapes import MEGA_SHAPE, DalleShape
 
+from .steps import paired_step_times
 from .stock import load_stock_min_dalle
 from .variants import Outcome, ServerVariant, StockVariant
 
@@ -48,6 +49,16 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     dtype = DTYPES[job["dtype"]]
     shape = DalleShape(**job["shape"])
     root = Path(job["model_root"])
+    if job.get("kind") == "steps":
+        return paired_step_times(
+            root,
+            shape,
+            variants=job["variants"],
+            grids=job["grids"],
+            steps=job["steps"],
+            device=device,
+            dtype=dtype,
+        )
     started = time.perf_counter()
     if job["variant"] == "stock":
         variant: StockVariant | ServerVariant = StockVariant(

@@ -1,0 +1,147 @@
+"""Decoder steps of stock min-dalle and the server's backends, timed alternately in one process.
+
+Whole generations per variant (worker.py) show seconds per image and memory, but on a shared
+machine the load changes between runs. Here the variants take turns step by step (stock step
+i, fast step i, int8 step i, then i + 1, the order rotating), so a burst of load hits them
+alike and the ratios of the medians hold even when the absolute times drift.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from dalle_frame_server.generation.backend import SamplingSettings, make_backend
+from dalle_frame_server.generation.fast_backend import START_TOKEN, FastBackend
+from dalle_frame_server.generation.fast_batching import DecodeRequest, batch_rows
+from dalle_frame_server.generation.fast_sampling import draw_tokens, sampling_tensor
+from dalle_frame_server.generation.generator import MinDalleGenerator
+from dalle_frame_server.generation.model_loading import load_dalle_modules, model_paths
+from dalle_frame_server.generation.model_shapes import MEGA_SHAPE, DalleShape
+
+from .stock import load_stock_min_dalle
+
+PROMPT = "a lighthouse in a storm"
+StepFunction = Callable[[int], None]
+
+
+def _stock_steps(model: Any, text_tokens: torch.Tensor, images: int, seed: int) -> StepFunction:
+    """Stock's own per-step call (`DalleBartDecoder.sample_tokens`) on its own state."""
+    encoder_state = model.encoder.forward(text_tokens)
+    expanded = [0] * images + [1] * images
+    text = text_tokens[expanded]
+    state = {
+        "encoder_state": encoder_state[expanded],
+        "attention_mask": text.not_equal(1)[:, None, None, :],
+        "attention_state": torch.zeros(
+            model.layer_count, images * 4, 256, model.embed_count, device=text.device
+        ),
+        "tokens": torch.full((images, 257), START_TOKEN, dtype=torch.long, device=text.device),
+    }
+    settings = torch.tensor([1.0, 128, 16.0], dtype=torch.float32, device=text.device)
+    indices = torch.arange(256, device=text.device)
+    torch.manual_seed(seed)
+
+    def step(i: int) -> None:
+        state["tokens"][:, i + 1], state["attention_state"] = model.decoder.sample_tokens(
+            settings=settings,
+            attention_mask=state["attention_mask"],
+            encoder_state=state["encoder_state"],
+            attention_state=state["attention_state"],
+            prev_tokens=state["tokens"][:, [i]],
+            token_index=indices[[i]],
+        )
+
+    return step
+
+
+def _backend_steps(
+    backend: FastBackend, text_tokens: torch.Tensor, images: int, seed: int
+) -> StepFunction:
+    """One step of a fast backend's decode loop: the step, then the sampling."""
+    request = DecodeRequest(
+        text_tokens=text_tokens,
+        encoder_state=backend.encode(text_tokens),
+        image_count=images,
+        settings=SamplingSettings(),
+        generator=torch.Generator(device=text_tokens.device).manual_seed(seed),
+    )
+    text, encoder_state = batch_rows([request])
+    buffers = backend._runner.buffers(2 * images)
+    backend.decoder.start(
+        buffers, text_tokens=text, encoder_state=encoder_state, start_token=START_TOKEN
+    )
+    sampling = sampling_tensor(request.settings, text_tokens.device)
+
+    def step(i: int) -> None:
+        buffers.step_index.fill_(i)
+        logits = backend._runner.step(buffers)[:, -1]
+        tokens = draw_tokens(logits[:images], logits[images:], sampling, request.generator)
+        buffers.previous_tokens[:images, 0] = tokens
+        buffers.previous_tokens[images:, 0] = tokens
+
+    return step
+
+
+def paired_step_times(
+    root: Path,
+    shape: DalleShape,
+    *,
+    variants: list[str],
+    grids: list[int],
+    steps: int,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> dict[str, Any]:
+    """Median ms per decoder step of each variant and grid, timed alternately."""
+    layout = "mega" if shape == MEGA_SHAPE else "mini"
+    backends: dict[str, FastBackend] = {}
+    stock = None
+    for variant in variants:
+        if variant == "stock":
+            stock = load_stock_min_dalle(root, shape, device=device, dtype=dtype)
+        elif variant in ("fast", "int8"):
+            # Each backend gets its own copy (int8 releases the float weights it replaced).
+            modules = load_dalle_modules(
+                model_paths(root, layout), shape, device, dtype, remedy="rerun the benchmark"
+            )
+            backends[variant] = make_backend(variant, modules)
+    names = [v for v in variants if v == "stock" or v in backends]
+    any_backend = next(iter(backends.values()))
+    text_tokens = MinDalleGenerator(
+        any_backend._modules, any_backend, model_name="bench", device=device, dtype=dtype
+    ).text_tokens(PROMPT)
+    result: dict[str, Any] = {"steps": steps, "grids": {}}
+    with torch.inference_mode():
+        for grid in grids:
+            images = grid * grid
+            functions: dict[str, StepFunction] = {}
+            for name in names:
+                if name == "stock":
+                    functions[name] = _stock_steps(stock, text_tokens, images, seed=7)
+                else:
+                    functions[name] = _backend_steps(backends[name], text_tokens, images, seed=7)
+            times: dict[str, list[float]] = {name: [] for name in names}
+            for i in range(steps):
+                order = names[i % len(names) :] + names[: i % len(names)]
+                for name in order:
+                    started = time.perf_counter()
+                    functions[name](i)
+                    if device.type == "cuda":
+                        torch.cuda.synchronize(device)
+                    times[name].append(time.perf_counter() - started)
+            medians = {name: statistics.median(times[name][1:]) * 1000 for name in names}
+            result["grids"][str(grid)] = {
+                "ms_per_step": medians,
+                "speedup_vs_stock": (
+                    {name: medians["stock"] / medians[name] for name in names}
+                    if "stock" in medians
+                    else {}
+                ),
+            }
+    return result
