@@ -166,7 +166,7 @@ def test_stacking_keeps_module_outputs(test_model_paths: ModelPaths) -> None:
         after = [layer.self_attn.q_proj(x), layer.self_attn.v_proj(x), layer.glu.fc1(x)]
     for old, new in zip(before, after, strict=True):
         assert torch.equal(old, new)
-    if backend.decoder.weights.stacked:
+    if backend.decoder.weights.stacked_qkv:
         stacked = backend.decoder.weights.layers[0].self_qkv.stacked.weight
         # The module's weight is a view into the stacked tensor: no second copy.
         assert layer.self_attn.k_proj.weight.untyped_storage().data_ptr() == (

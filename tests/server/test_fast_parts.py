@@ -19,6 +19,7 @@ from dalle_frame_server.generation.fast_int8 import Int8Projection
 from dalle_frame_server.generation.fast_linear import (
     DenseProjection,
     ProjectionGroup,
+    check_stacking,
     stack_linear_weights,
     stacking_is_exact,
 )
@@ -184,3 +185,18 @@ def test_decode_refuses_no_images(test_model_paths: ModelPaths) -> None:
             settings=SamplingSettings(),
             generator=_seeded(0),
         )
+
+
+def test_check_stacking_reports_each_row_count() -> None:
+    """Verdicts per row count, for the stacked GEMM and for views of the stacked weights."""
+    weights = [torch.randn(24, 16), torch.randn(8, 16)]
+
+    def off_at_four_rows(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        # Integer-valued operands: every summation order gives the same bits, except the
+        # deliberate change of the stacked GEMM at four rows.
+        out = torch.nn.functional.linear(x.round(), weight.round())
+        return torch.nextafter(out, out + 1) if weight.shape[0] == 32 and x.shape[0] == 4 else out
+
+    check = check_stacking(weights, [2, 4, 6], run=off_at_four_rows)
+    assert check.stacked_exact == {2: True, 4: False, 6: True}
+    assert check.views_always_exact

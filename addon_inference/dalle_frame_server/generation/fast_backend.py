@@ -31,7 +31,7 @@ from .fast_cuda import StepRunner, make_step_runner
 from .fast_decoder import FastDecoder, StackingPlan
 from .fast_encoder import FastEncoder
 from .fast_int8 import Int8Projection
-from .fast_linear import stacking_is_exact
+from .fast_linear import ProjectionGroup, check_stacking
 from .fast_sampling import draw_tokens, sampling_tensor
 from .fast_vqgan import FastDetokenizer
 from .fast_weights import DecoderWeights, ProjectionFactory
@@ -64,6 +64,7 @@ class FastBackend:
         max_batch_images: int = DEFAULT_MAX_BATCH_IMAGES,
     ) -> None:
         self._modules = modules
+        self._max_batch_images = max_batch_images
         parameter = next(modules.decoder.parameters())
         self.device = parameter.device
         self.dtype = parameter.dtype
@@ -82,26 +83,38 @@ class FastBackend:
         _LOGGER.debug("%s backend ready in %.2f s", self.name, time.monotonic() - started)
 
     def _build_decoder(self, modules: DalleModules, *, stack: bool) -> FastDecoder:
-        """Gather the decoder's weights, stacking q|k|v and fc0|fc1 where that stays exact."""
+        """Gather the decoder's weights, stacking q|k|v and fc0|fc1 where that stays exact.
+
+        Checked on layer 0's weights (every layer has the same shapes) for every row count a
+        batch can have. A group is stacked only if the modules may use views of the stacked
+        weights at every row count; each row count then uses the stacked GEMM only where it
+        is exact there, else the parts (over the views).
+        """
         first = modules.decoder.layers[0]
-        qkv = [first.self_attn.q_proj, first.self_attn.k_proj, first.self_attn.v_proj]
-        glu = [first.glu.fc0, first.glu.fc1]
-        run = self._probe_linear
-        qkv_exact = {
-            rows: stacking_is_exact([m.weight for m in qkv], [rows], run=run)
-            for rows in COMMON_ROW_COUNTS
-        }
-        glu_exact = {
-            rows: stacking_is_exact([m.weight for m in glu], [rows], run=run)
-            for rows in COMMON_ROW_COUNTS
-        }
-        # Stacking makes the modules use views of the stacked weights; worth it when some
-        # common batch can use the stacked GEMM (the others run part by part over the views).
-        stack = stack and (any(qkv_exact.values()) or any(glu_exact.values()))
-        weights = DecoderWeights.from_decoder(modules.decoder, stack=stack)
+        rows = range(2, 2 * self._max_batch_images + 1, 2)
+        qkv = check_stacking(
+            [
+                first.self_attn.q_proj.weight,
+                first.self_attn.k_proj.weight,
+                first.self_attn.v_proj.weight,
+            ],
+            rows,
+            run=self._probe_linear,
+        )
+        glu = check_stacking(
+            [first.glu.fc0.weight, first.glu.fc1.weight], rows, run=self._probe_linear
+        )
+        stack_qkv = stack and qkv.views_always_exact and any(qkv.stacked_exact.values())
+        stack_glu = stack and glu.views_always_exact and any(glu.stacked_exact.values())
+        weights = DecoderWeights.from_decoder(
+            modules.decoder, stack_qkv=stack_qkv, stack_glu=stack_glu
+        )
         plans = {
-            rows: StackingPlan(qkv=stack and qkv_exact[rows], glu=stack and glu_exact[rows])
-            for rows in COMMON_ROW_COUNTS
+            count: StackingPlan(
+                qkv=stack_qkv and qkv.stacked_exact[count],
+                glu=stack_glu and glu.stacked_exact[count],
+            )
+            for count in rows
         }
         _LOGGER.debug("Decoder stacking per row count: %s", plans)
         return FastDecoder(weights, cache_dtype=self.dtype, plans=plans, probe=self._stacking_plan)
@@ -112,21 +125,26 @@ class FastBackend:
             return F.linear(x, weight)
 
     def _stacking_plan(self, rows: int) -> StackingPlan:
-        """Probe which groups may run stacked for a row count not probed at start."""
-        layer = self.decoder.weights.layers[0]
-        plan = StackingPlan(qkv=False, glu=False)
-        if self.decoder.weights.stacked:
-            qkv_parts = layer.self_qkv.parts or ()
-            glu_parts = layer.glu.gate_and_value.parts or ()
-            plan = StackingPlan(
-                qkv=stacking_is_exact(
-                    [part.weight for part in qkv_parts], [rows], run=self._probe_linear
-                ),
-                glu=stacking_is_exact(
-                    [part.weight for part in glu_parts], [rows], run=self._probe_linear
-                ),
+        """Probe the stacking of a row count beyond the batches checked at start."""
+        weights = self.decoder.weights
+        layer = weights.layers[0]
+        return StackingPlan(
+            qkv=weights.stacked_qkv and self._stacked_group_is_exact(layer.self_qkv, rows),
+            glu=weights.stacked_glu
+            and self._stacked_group_is_exact(layer.glu.gate_and_value, rows),
+        )
+
+    def _stacked_group_is_exact(self, group: ProjectionGroup, rows: int) -> bool:
+        """Whether a stacked dense group's single GEMM is exact at `rows` rows."""
+        parts = [part.weight for part in group.parts or ()]
+        check = check_stacking(parts, [rows], run=self._probe_linear)
+        if not check.views_always_exact:
+            _LOGGER.warning(
+                "At %d rows, views of stacked weights compute other bits than separate "
+                "weights: images of such batches may differ from stock min-dalle's",
+                rows,
             )
-        return plan
+        return check.stacked_exact[rows]
 
     def _is_exact(self) -> bool:
         """Float32 on the CPU is verified bit-identical to stock; CUDA half is not claimed."""
@@ -336,7 +354,11 @@ class Int8Backend(FastBackend):
             )
         make: ProjectionFactory = Int8Projection.from_weight
         weights = DecoderWeights.from_decoder(
-            modules.decoder, stack=False, make_projection=make, quantize_head=self._quantize_head
+            modules.decoder,
+            stack_qkv=False,
+            stack_glu=False,
+            make_projection=make,
+            quantize_head=self._quantize_head,
         )
         if self._release:
             _release_quantized_weights(modules.decoder, head=self._quantize_head)

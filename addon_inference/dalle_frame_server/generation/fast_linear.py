@@ -3,13 +3,14 @@
 Stacking the weights of projections that read the same input (q|k|v, GLU fc0|fc1) turns two or
 three GEMMs into one. Whether the stacked GEMM gives bit-identical columns depends on the BLAS
 kernel the library picks for the shapes (on one 2-core EPYC with MKL, q|k|v at 2 rows is
-identical but fc0|fc1 is not), so `stacking_is_exact` checks it on this machine, for the row
+identical but fc0|fc1 is not), so `check_stacking` checks it on this machine, for the row
 counts in use, and the callers fall back to one GEMM per part when it is not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import torch
@@ -80,31 +81,61 @@ def stack_linear_weights(linears: Sequence[nn.Linear]) -> torch.Tensor:
     return stacked
 
 
-def stacking_is_exact(
+@dataclass(frozen=True)
+class StackingCheck:
+    """Per row count: whether a stacked GEMM and GEMMs over views of it match standalone parts."""
+
+    stacked_exact: dict[int, bool]
+    """One GEMM over the stacked weights gives each part's columns bit for bit."""
+    views_exact: dict[int, bool]
+    """A part computed from a view into the stacked tensor equals it from a standalone copy."""
+
+    @property
+    def views_always_exact(self) -> bool:
+        """Whether the modules may use views of the stacked weights at every row count."""
+        return all(self.views_exact.values())
+
+
+def check_stacking(
     weights: Sequence[torch.Tensor],
-    row_counts: Sequence[int],
+    row_counts: Iterable[int],
     *,
     run: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.linear,
     seed: int = 0,
-) -> bool:
-    """Whether one GEMM over stacked `weights` equals one GEMM per part, bit for bit.
+) -> StackingCheck:
+    """Compare stacked, view and standalone GEMMs over `weights`, bit for bit.
 
-    Checked for inputs of each of `row_counts` rows (shaped (rows, 1, in) as the decoder's
-    states are). Also checks that a part computed from a view into the stacked tensor equals
-    the part computed from a standalone copy, since stacking makes the modules use such views.
-    The inputs are random from a local generator; the result depends only on the shapes,
-    because BLAS picks its kernel (and so the summation order) from the shapes alone.
+    Checked for inputs of each of `row_counts` rows, shaped (rows, 1, in) as the decoder's
+    states are. The inputs are random from a local generator; the outcome depends only on the
+    shapes, because BLAS picks its kernel (and so its summation order) from the shapes alone.
     """
+    sizes = [weight.shape[0] for weight in weights]
     stacked = torch.cat(list(weights))
     standalone = [weight.clone() for weight in weights]
-    views = stacked.split([weight.shape[0] for weight in weights])
+    views = stacked.split(sizes)
     generator = torch.Generator(device="cpu").manual_seed(seed)
+    stacked_exact: dict[int, bool] = {}
+    views_exact: dict[int, bool] = {}
     for rows in row_counts:
         x = torch.randn(rows, 1, stacked.shape[1], generator=generator)
         x = x.to(device=stacked.device, dtype=stacked.dtype)
-        whole = run(x, stacked).split([weight.shape[0] for weight in weights], dim=-1)
-        for part_of_whole, alone, view in zip(whole, standalone, views, strict=True):
-            expected = run(x, alone)
-            if not torch.equal(part_of_whole, expected) or not torch.equal(run(x, view), expected):
-                return False
-    return True
+        expected = [run(x, alone) for alone in standalone]
+        whole = run(x, stacked).split(sizes, dim=-1)
+        stacked_exact[rows] = all(
+            torch.equal(part, want) for part, want in zip(whole, expected, strict=True)
+        )
+        views_exact[rows] = all(
+            torch.equal(run(x, v), e) for v, e in zip(views, expected, strict=True)
+        )
+    return StackingCheck(stacked_exact, views_exact)
+
+
+def stacking_is_exact(
+    weights: Sequence[torch.Tensor],
+    row_counts: Iterable[int],
+    *,
+    run: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.linear,
+) -> bool:
+    """Whether stacking `weights` is exact (stacked GEMM and views) at every row count."""
+    check = check_stacking(weights, row_counts, run=run)
+    return check.views_always_exact and all(check.stacked_exact.values())

@@ -1,8 +1,8 @@
 """The decoder's weights gathered for the fast step: plain tensors, projections, norms.
 
-`DecoderWeights.from_decoder` reads a loaded `DalleBartDecoder` once. With `stack=True` the
-weights of q|k|v (self-attention) and fc0|fc1 (GLU) are stacked into single tensors, and the
-module's own weights become views of them, so no memory is added; `make_projection` lets the
+`DecoderWeights.from_decoder` reads a loaded `DalleBartDecoder` once. It can stack the weights
+of q|k|v (self-attention) and of fc0|fc1 (GLU) into single tensors; the module's own weights
+then become views of them, so no memory is added; `make_projection` lets the
 int8 backend swap the dense projections for quantized ones.
 """
 
@@ -82,21 +82,26 @@ class DecoderWeights:
     head_count: int
     embed_count: int
     glu_embed_count: int
-    stacked: bool
-    """Whether q|k|v and fc0|fc1 are stacked (each group can still run part by part)."""
+    stacked_qkv: bool
+    """Whether q|k|v are stacked (a dense stacked group can still run part by part)."""
+    stacked_glu: bool
+    """Whether fc0|fc1 are stacked."""
 
     @classmethod
     def from_decoder(
         cls,
         decoder: DalleBartDecoder,
         *,
-        stack: bool,
+        stack_qkv: bool,
+        stack_glu: bool,
         make_projection: ProjectionFactory = DenseProjection,
         quantize_head: bool = True,
     ) -> DecoderWeights:
-        """Gather `decoder`'s weights; see the module docstring for `stack`."""
+        """Gather `decoder`'s weights, stacking the groups asked for (see the module doc)."""
         layers = tuple(
-            _layer_weights(layer, stack=stack, make_projection=make_projection)
+            _layer_weights(
+                layer, stack_qkv=stack_qkv, stack_glu=stack_glu, make_projection=make_projection
+            )
             for layer in decoder.layers
         )
         head_weight = decoder.lm_head.weight.detach()
@@ -111,12 +116,13 @@ class DecoderWeights:
             head_count=first.self_attn.head_count,
             embed_count=decoder.embed_count,
             glu_embed_count=first.glu.fc0.weight.shape[0],
-            stacked=stack,
+            stacked_qkv=stack_qkv,
+            stacked_glu=stack_glu,
         )
 
 
 def _layer_weights(
-    layer: nn.Module, *, stack: bool, make_projection: ProjectionFactory
+    layer: nn.Module, *, stack_qkv: bool, stack_glu: bool, make_projection: ProjectionFactory
 ) -> DecoderLayerWeights:
     """Gather one `DecoderLayer`'s weights."""
     attention = layer.self_attn
@@ -125,7 +131,7 @@ def _layer_weights(
         pre_self_norm=Norm.of(layer.pre_self_attn_layer_norm),
         self_qkv=projection_group(
             [attention.q_proj, attention.k_proj, attention.v_proj],
-            stack=stack,
+            stack=stack_qkv,
             make_projection=make_projection,
         ),
         self_out=make_projection(attention.out_proj.weight.detach()),
@@ -136,7 +142,7 @@ def _layer_weights(
         cross_value=cross.v_proj.weight.detach(),
         cross_out=make_projection(cross.out_proj.weight.detach()),
         cross_norm=Norm.of(layer.encoder_attn_layer_norm),
-        glu=glu_weights(layer.glu, stack=stack, make_projection=make_projection),
+        glu=glu_weights(layer.glu, stack=stack_glu, make_projection=make_projection),
     )
 
 
