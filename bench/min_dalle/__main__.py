@@ -55,6 +55,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=64,
         help="decoder steps timed alternately per variant in one process (0: skip)",
     )
+    parser.add_argument(
+        "--default-malloc",
+        action="store_true",
+        help="leave glibc's allocator as it is (default: keep freed memory, in every variant)",
+    )
     parser.add_argument("--top-k", type=int, default=128)
     parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR)
     parser.add_argument(
@@ -128,6 +133,7 @@ def main(argv: list[str] | None = None) -> None:
                     "device": args.device,
                     "dtype": dtype,
                     "threads": args.threads,
+                    "keep_freed_memory": not args.default_malloc,
                     "variant": "paired steps",
                 }
             )
@@ -157,6 +163,7 @@ def main(argv: list[str] | None = None) -> None:
                     "device": args.device,
                     "dtype": dtype,
                     "threads": args.threads,
+                    "keep_freed_memory": not args.default_malloc,
                     "requests": requests,
                     "queues": queues,
                 }
@@ -191,6 +198,7 @@ def main(argv: list[str] | None = None) -> None:
         "torch": torch.__version__,
         "device": args.device,
         "dtype": dtype,
+        "glibc_keeps_freed_memory": not args.default_malloc,
         "command": " ".join([Path(sys.executable).name, "-m", "bench.min_dalle", *sys.argv[1:]]),
     }
     args.out.write_text(

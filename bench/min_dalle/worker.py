@@ -20,6 +20,7 @@ import torch
 
 from dalle_frame_server.generation.base import GenerationRequest
 from dalle_frame_server.generation.devices import DTYPES
+from dalle_frame_server.generation.fast_memory import keep_freed_memory
 from dalle_frame_server.generation.model_loading import load_dalle_modules, model_paths
 from dalle_frame_server.generation.model_shapes import MEGA_SHAPE, DalleShape
 
@@ -45,6 +46,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """Load the variant, run the requests, return the results as plain data."""
     if job.get("threads"):
         torch.set_num_threads(int(job["threads"]))
+    if job.get("keep_freed_memory"):
+        keep_freed_memory()
     device = torch.device(job["device"])
     dtype = DTYPES[job["dtype"]]
     shape = DalleShape(**job["shape"])
