@@ -32,9 +32,10 @@ from .fast_decoder import FastDecoder, StackingPlan
 from .fast_encoder import FastEncoder
 from .fast_int8 import Int8Projection
 from .fast_linear import ProjectionGroup, check_stacking
+from .fast_parallel import ColumnSplitter
 from .fast_sampling import draw_tokens, sampling_tensor
 from .fast_vqgan import FastDetokenizer
-from .fast_weights import DecoderWeights, ProjectionFactory
+from .fast_weights import DecoderWeights, Dense, ProjectionFactory
 from .model_loading import DalleModules
 from .model_shapes import IMAGE_VOCAB_USED
 
@@ -61,13 +62,26 @@ class FastBackend:
         *,
         stack: bool = True,
         cuda_graphs: bool = True,
+        column_threads: bool | None = None,
         max_batch_images: int = DEFAULT_MAX_BATCH_IMAGES,
     ) -> None:
+        """Build the backend over loaded modules (see the module doc).
+
+        stack: stack q|k|v and fc0|fc1 where exact. cuda_graphs: replay the step as a CUDA
+        graph on a GPU. column_threads: split 1-image GEMMs over two threads where exact
+        (fast_parallel.py); None = on a CPU with at least two torch threads.
+        """
         self._modules = modules
         self._max_batch_images = max_batch_images
         parameter = next(modules.decoder.parameters())
         self.device = parameter.device
         self.dtype = parameter.dtype
+        threads = max(torch.get_num_threads(), 2)
+        if column_threads is None:
+            column_threads = self.device.type == "cpu" and torch.get_num_threads() >= 2
+        self._splitter = (
+            ColumnSplitter(threads) if column_threads and self.device.type == "cpu" else None
+        )
         started = time.monotonic()
         with torch.inference_mode():
             self.decoder = self._build_decoder(modules, stack=stack)
@@ -107,7 +121,10 @@ class FastBackend:
         stack_qkv = stack and qkv.views_always_exact and any(qkv.stacked_exact.values())
         stack_glu = stack and glu.views_always_exact and any(glu.stacked_exact.values())
         weights = DecoderWeights.from_decoder(
-            modules.decoder, stack_qkv=stack_qkv, stack_glu=stack_glu
+            modules.decoder,
+            stack_qkv=stack_qkv,
+            stack_glu=stack_glu,
+            make_projection=Dense(self._splitter),
         )
         plans = {
             count: StackingPlan(
@@ -343,7 +360,13 @@ class Int8Backend(FastBackend):
     ) -> None:
         self._quantize_head = quantize_head
         self._release = release_float_weights
-        super().__init__(modules, stack=True, cuda_graphs=False, max_batch_images=max_batch_images)
+        super().__init__(
+            modules,
+            stack=True,
+            cuda_graphs=False,
+            column_threads=False,
+            max_batch_images=max_batch_images,
+        )
 
     def _build_decoder(self, modules: DalleModules, *, stack: bool) -> FastDecoder:
         """Gather the decoder's weights as stacked int8 projections."""

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from .fast_attention import attend, attention_bias, keys_for_bmm, values_for_bmm
 from .fast_decoder import PAD_TOKEN, glu
 from .fast_linear import DenseProjection, ProjectionGroup, stacking_is_exact
-from .fast_weights import GluWeights, Norm, glu_weights, projection_group
+from .fast_weights import Dense, GluWeights, Norm, glu_weights, projection_group
 from .min_dalle_classes import DalleBartEncoder
 
 _LOGGER = logging.getLogger(__name__)
@@ -64,11 +64,11 @@ class FastEncoder:
                 qkv=projection_group(
                     [layer.self_attn.q_proj, layer.self_attn.k_proj, layer.self_attn.v_proj],
                     stack=self.qkv_stacked,
-                    make_projection=DenseProjection,
+                    make_projection=Dense(),
                 ),
                 out=DenseProjection(layer.self_attn.out_proj.weight.detach()),
                 self_norm=Norm.of(layer.self_attn_layer_norm),
-                glu=glu_weights(layer.glu, stack=self.glu_stacked, make_projection=DenseProjection),
+                glu=glu_weights(layer.glu, stack=self.glu_stacked, make_projection=Dense()),
             )
             for layer in encoder.layers
         )

@@ -16,10 +16,24 @@ import torch.nn.functional as F
 from torch import nn
 
 from .fast_linear import DenseProjection, Projection, ProjectionGroup, stack_linear_weights
+from .fast_parallel import ColumnSplitter
 from .min_dalle_classes import DalleBartDecoder
 
 ProjectionFactory = Callable[[torch.Tensor], Projection]
 """Turns a (out, in) weight into a projection (dense by default, int8 for the int8 backend)."""
+
+
+class Dense:
+    """The default projection factory: dense float projections, optionally split over threads."""
+
+    __slots__ = ("splitter",)
+
+    def __init__(self, splitter: ColumnSplitter | None = None) -> None:
+        self.splitter = splitter
+
+    def __call__(self, weight: torch.Tensor) -> DenseProjection:
+        """Return a dense projection of `weight`."""
+        return DenseProjection(weight, self.splitter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +108,15 @@ class DecoderWeights:
         *,
         stack_qkv: bool,
         stack_glu: bool,
-        make_projection: ProjectionFactory = DenseProjection,
+        make_projection: ProjectionFactory | None = None,
         quantize_head: bool = True,
     ) -> DecoderWeights:
-        """Gather `decoder`'s weights, stacking the groups asked for (see the module doc)."""
+        """Gather `decoder`'s weights, stacking the groups asked for (see the module doc).
+
+        `make_projection` defaults to plain dense projections (`Dense()`); the head stays
+        dense unless `quantize_head`.
+        """
+        make_projection = make_projection or Dense()
         layers = tuple(
             _layer_weights(
                 layer, stack_qkv=stack_qkv, stack_glu=stack_glu, make_projection=make_projection
@@ -112,7 +131,7 @@ class DecoderWeights:
             embedding_norm=Norm.of(decoder.layernorm_embedding),
             layers=layers,
             final_norm=Norm.of(decoder.final_ln),
-            head=make_projection(head_weight) if quantize_head else DenseProjection(head_weight),
+            head=make_projection(head_weight) if quantize_head else Dense()(head_weight),
             head_count=first.self_attn.head_count,
             embed_count=decoder.embed_count,
             glu_embed_count=first.glu.fc0.weight.shape[0],
@@ -167,12 +186,12 @@ def projection_group(
     is built stacked from copies and leaves the modules alone.
     """
     sizes = [linear.weight.shape[0] for linear in linears]
-    if make_projection is DenseProjection:
+    if isinstance(make_projection, Dense):
         if stack:
             stacked = stack_linear_weights(linears)
-            parts = [DenseProjection(linear.weight.detach()) for linear in linears]
-            return ProjectionGroup(DenseProjection(stacked), sizes, parts)
-        parts = [DenseProjection(linear.weight.detach()) for linear in linears]
+            parts = [make_projection(linear.weight.detach()) for linear in linears]
+            return ProjectionGroup(make_projection(stacked), sizes, parts)
+        parts = [make_projection(linear.weight.detach()) for linear in linears]
         return ProjectionGroup(_Concatenated(parts), sizes, parts)
     stacked = torch.cat([linear.weight.detach() for linear in linears])
     return ProjectionGroup(make_projection(stacked), sizes)
