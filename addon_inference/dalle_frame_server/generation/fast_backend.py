@@ -1,14 +1,17 @@
 """The `fast` (exact) and `int8` generation backends, and batched decoding of several requests.
 
 `FastBackend` paints, on the CPU in float32, the same pixels as stock min-dalle for the same
-seed (tests compare every token and pixel) at about 2.5x the speed per decoder step; see
-fast_decoder.py for what changes. On CUDA it runs the same step in the model's half dtype and
-replays it as a CUDA graph (fast_cuda.py); that path is not claimed bit-identical (`exact` is
-False there) because cuBLAS may choose other kernels than stock's einsum.
+seed (tests compare every token and pixel); see fast_decoder.py for what changes. Measured on
+a 2-core EPYC with mini-shaped weights (bench.min_dalle, steps timed alternately): 2.0-2.2x
+stock per decoder step for one image (the floor is MKL's 2-row GEMM, which fast_parallel.py
+spreads over the cores), 3.5-4.8x for a 3x3 grid. On CUDA it runs the same step in the
+model's half dtype and replays it as a CUDA graph (fast_cuda.py); that path is not claimed
+bit-identical (`exact` is False there) because cuBLAS may choose other kernels than stock's
+einsum, and it has not been measured here (no GPU).
 
-`Int8Backend` is opt-in for CPUs: the decoder's projections run as int8 GEMMs with per-channel
-weight scales and per-row dynamic activation scales (fast_int8.py). Faster, not exact: a seed
-gives a similar but different image.
+`Int8Backend` is opt-in for CPUs: the decoder's projections run as int8 GEMMs with
+per-channel weight scales and a dynamic per-tensor activation scale (fast_int8.py). 5-7x
+stock per step there; not exact: a seed gives a similar but different image.
 
 `decode_many` decodes several queued requests as one batch where that is allowed (see
 fast_batching.py); `decode` is the one-request case of it.

@@ -27,9 +27,17 @@ _TINY: Final = 1e-12
 class Int8Projection:
     """A bias-free linear in int8: weights quantized once per output channel."""
 
-    __slots__ = ("in_features", "out_features", "packed", "weight_scales", "weight_zero_points")
+    __slots__ = (
+        "activation_zero_point",
+        "in_features",
+        "out_features",
+        "packed",
+        "weight_scales",
+        "weight_zero_points",
+    )
 
     def __init__(self, packed: torch.Tensor, weight_scales: torch.Tensor, in_features: int) -> None:
+        self.activation_zero_point = torch.tensor(ACTIVATION_ZERO_POINT)
         self.packed = packed
         self.weight_scales = weight_scales
         self.weight_zero_points = torch.zeros(weight_scales.shape[0], dtype=torch.long)
@@ -55,7 +63,7 @@ class Int8Projection:
         output = torch.ops.onednn.qlinear_pointwise.tensor(
             quantized,
             scale,
-            torch.tensor(ACTIVATION_ZERO_POINT),
+            self.activation_zero_point,
             self.packed,
             self.weight_scales,
             self.weight_zero_points,
