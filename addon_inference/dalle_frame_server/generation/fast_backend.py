@@ -50,6 +50,10 @@ START_TOKEN = IMAGE_VOCAB_USED - 1
 COMMON_ROW_COUNTS = (2, 8, 18)
 """Decoder rows of one request of grid 1, 2 and 3 (two rows per image)."""
 
+MAX_COLUMN_THREADS = 4
+"""Most threads a 1-image GEMM is split over (measured only on 2 cores; more blocks mean
+smaller GEMMs and more hand-offs, so the split stays coarse on big machines)."""
+
 DEFAULT_MAX_BATCH_IMAGES = 9
 """Most images decoded as one batch by `decode_many` (the cache grows with every image)."""
 
@@ -79,7 +83,7 @@ class FastBackend:
         parameter = next(modules.decoder.parameters())
         self.device = parameter.device
         self.dtype = parameter.dtype
-        threads = max(torch.get_num_threads(), 2)
+        threads = min(max(torch.get_num_threads(), 2), MAX_COLUMN_THREADS)
         if column_threads is None:
             column_threads = self.device.type == "cpu" and torch.get_num_threads() >= 2
         self._splitter = (
