@@ -200,22 +200,3 @@ def test_check_stacking_reports_each_row_count() -> None:
     check = check_stacking(weights, [2, 4, 6], run=off_at_four_rows)
     assert check.stacked_exact == {2: True, 4: False, 6: True}
     assert check.views_always_exact
-
-
-def test_keeping_freed_memory_is_accepted_by_glibc() -> None:
-    """On glibc (these machines) the allocator settings take effect; elsewhere nothing breaks.
-
-    Run in a child process: the setting is process-wide and would outlive this test.
-    """
-    import platform
-    import subprocess
-    import sys
-
-    code = (
-        "from dalle_frame_server.generation.fast_memory import keep_freed_memory;"
-        "print(keep_freed_memory())"
-    )
-    completed = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    assert completed.stdout.strip() == str(platform.libc_ver()[0] == "glibc")
