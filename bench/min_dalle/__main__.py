@@ -116,6 +116,9 @@ def main(argv: list[str] | None = None) -> None:
     dtype = args.dtype or ("float16" if args.device.startswith("cuda") else "float32")
     grids = [int(grid) for grid in args.grids.split(",")]
     variants = args.variants.split(",")
+    if args.device.startswith("cuda") and "int8" in variants:
+        _LOGGER.warning("The int8 backend is CPU-only: left out on %s", args.device)
+        variants.remove("int8")
     runs: list[dict[str, Any]] = []
     paired: dict[str, Any] = {}
     for model_name in args.models.split(","):
