@@ -196,6 +196,7 @@ class HomeAssistant:
                     f"  server_port: {self.port}",
                     "frontend:",
                     "config:",
+                    "diagnostics:",
                     "onboarding:",
                     "media_source:",
                     "conversation:",
