@@ -189,3 +189,22 @@ def test_stacking_keeps_module_outputs(test_model_paths: ModelPaths) -> None:
         assert layer.self_attn.k_proj.weight.untyped_storage().data_ptr() == (
             stacked.untyped_storage().data_ptr()
         )
+
+
+def test_detokenizer_image_by_image_equals_stock_batch(
+    tiny_stock, tiny_fast: MinDalleGenerator
+) -> None:
+    """Four images detokenized one by one: stock's batched 2x2 grid, bit for bit."""
+    tokens = torch.randint(0, 2**14, (4, 256), generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        expected = tiny_stock.detokenizer.forward(False, tokens)
+    with torch.inference_mode():
+        ours = tiny_fast.backend.detokenize(tokens)
+    assert ours.shape == expected.shape == (512, 512, 3)
+    assert torch.equal(ours, expected)
+
+
+def test_detokenizer_refuses_a_non_square_count(tiny_fast: MinDalleGenerator) -> None:
+    """Three images make no grid: a clear error instead of a reshape failure."""
+    with pytest.raises(ValueError, match="square number of images"):
+        tiny_fast.backend.detokenize(torch.zeros(3, 256, dtype=torch.long))
