@@ -116,11 +116,13 @@ def test_int8_tokens_mostly_agree_with_exact_for_one_seed(
 
 
 def test_int8_releases_the_float_weights_it_replaced(test_model_paths: ModelPaths) -> None:
-    """The quantized projections' float32 weights are freed; the text's keys/values stay."""
+    """The quantized projections' float32 weights are freed; the head and the text's stay."""
     modules = load_dalle_modules(test_model_paths, TEST_SHAPE, CPU, torch.float32, remedy="-")
     make_backend("int8", modules)
     layer = modules.decoder.layers[0]
     assert layer.self_attn.q_proj.weight.numel() == 0
     assert layer.glu.fc2.weight.numel() == 0
-    assert modules.decoder.lm_head.weight.numel() == 0
+    assert modules.decoder.lm_head.weight.numel() == (TEST_SHAPE.image_vocab_count + 1) * (
+        TEST_SHAPE.embed_count
+    )
     assert layer.encoder_attn.k_proj.weight.numel() == TEST_SHAPE.embed_count**2

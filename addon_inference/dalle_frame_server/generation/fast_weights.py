@@ -109,12 +109,12 @@ class DecoderWeights:
         stack_qkv: bool,
         stack_glu: bool,
         make_projection: ProjectionFactory | None = None,
-        quantize_head: bool = True,
+        head_projection: ProjectionFactory | None = None,
     ) -> DecoderWeights:
         """Gather `decoder`'s weights, stacking the groups asked for (see the module doc).
 
-        `make_projection` defaults to plain dense projections (`Dense()`); the head stays
-        dense unless `quantize_head`.
+        `make_projection` defaults to plain dense projections (`Dense()`); the image-token
+        head uses `head_projection` when given, else `make_projection`.
         """
         make_projection = make_projection or Dense()
         layers = tuple(
@@ -131,7 +131,7 @@ class DecoderWeights:
             embedding_norm=Norm.of(decoder.layernorm_embedding),
             layers=layers,
             final_norm=Norm.of(decoder.final_ln),
-            head=make_projection(head_weight) if quantize_head else Dense()(head_weight),
+            head=(head_projection or make_projection)(head_weight),
             head_count=first.self_attn.head_count,
             embed_count=decoder.embed_count,
             glu_embed_count=first.glu.fc0.weight.shape[0],
