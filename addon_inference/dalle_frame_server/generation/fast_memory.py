@@ -74,8 +74,9 @@ def drop_mapped_pages(tensors: Iterable[torch.Tensor]) -> int:
     process's resident memory until the whole file is unmapped. Dropping them right after each
     copy keeps the peak of a load near the weights' own size (mini, float32, on the 2-core
     EPYC: 2.88 GB -> 2.17 GB peak RSS, the same 2.16 GB once loaded). Only whole pages inside
-    each tensor are dropped; the data stays readable (a private file mapping reads it again).
-    Never use it on tensors that own anonymous memory: their contents would be lost.
+    each tensor are dropped. File-mapped data stays readable (the kernel reads it again from
+    the file), but anonymous memory reads back as zeros: call it only on tensors whose data has
+    been copied elsewhere and that share no storage with a tensor still to be read.
     """
     libc = _c_library()
     madvise = getattr(libc, "madvise", None) if libc is not None else None
