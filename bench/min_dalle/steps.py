@@ -19,7 +19,11 @@ import torch
 from dalle_frame_server.generation.backend import SamplingSettings, make_backend
 from dalle_frame_server.generation.fast_backend import START_TOKEN, FastBackend
 from dalle_frame_server.generation.fast_batching import DecodeRequest, batch_rows
-from dalle_frame_server.generation.fast_sampling import draw_tokens, sampling_tensor
+from dalle_frame_server.generation.fast_sampling import (
+    draw_tokens,
+    kept_count,
+    sampling_tensor,
+)
 from dalle_frame_server.generation.generator import MinDalleGenerator
 from dalle_frame_server.generation.model_loading import load_dalle_modules, model_paths
 from dalle_frame_server.generation.model_shapes import MEGA_SHAPE, DalleShape
@@ -77,11 +81,12 @@ def _backend_steps(
         buffers, text_tokens=text, encoder_state=encoder_state, start_token=START_TOKEN
     )
     sampling = sampling_tensor(request.settings, text_tokens.device)
+    top_k = kept_count(request.settings)
 
     def step(i: int) -> None:
         buffers.step_index.fill_(i)
         logits = backend._runner.step(buffers)[:, -1]
-        tokens = draw_tokens(logits[:images], logits[images:], sampling, request.generator)
+        tokens = draw_tokens(logits[:images], logits[images:], sampling, top_k, request.generator)
         buffers.previous_tokens[:images, 0] = tokens
         buffers.previous_tokens[images:, 0] = tokens
 

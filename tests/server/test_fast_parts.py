@@ -23,7 +23,11 @@ from dalle_frame_server.generation.fast_linear import (
     stack_linear_weights,
     stacking_is_exact,
 )
-from dalle_frame_server.generation.fast_sampling import draw_tokens, sampling_tensor
+from dalle_frame_server.generation.fast_sampling import (
+    draw_tokens,
+    kept_count,
+    sampling_tensor,
+)
 from dalle_frame_server.generation.min_dalle_classes import AttentionBase
 from dalle_frame_server.generation.model_loading import ModelPaths, load_dalle_modules
 from dalle_frame_server.generation.model_shapes import TEST_SHAPE
@@ -73,7 +77,9 @@ def test_topk_sampling_draws_what_sorting_draws(
         tensor = sampling_tensor(settings, torch.device("cpu"))
         expected = _stock_sample(logits.clone(), tensor, _seeded(100 + trial))
         flat = logits[:, -1]
-        ours = draw_tokens(flat[:images], flat[images:], tensor, _seeded(100 + trial))
+        ours = draw_tokens(
+            flat[:images], flat[images:], tensor, kept_count(settings), _seeded(100 + trial)
+        )
         assert torch.equal(ours, expected)
 
 

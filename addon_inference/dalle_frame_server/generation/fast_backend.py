@@ -36,7 +36,7 @@ from .fast_encoder import FastEncoder
 from .fast_int8 import Int8Projection
 from .fast_linear import ProjectionGroup, check_stacking
 from .fast_parallel import ColumnSplitter
-from .fast_sampling import draw_tokens, sampling_tensor
+from .fast_sampling import draw_tokens, kept_count, sampling_tensor
 from .fast_vqgan import FastDetokenizer
 from .fast_weights import DecoderWeights, Dense, ProjectionFactory
 from .model_loading import DalleModules
@@ -245,6 +245,7 @@ class FastBackend:
                 start_token=START_TOKEN,
             )
             sampling = [sampling_tensor(request.settings, self.device) for request in requests]
+            top_ks = [kept_count(request.settings) for request in requests]
             tokens = torch.empty(
                 image_total, IMAGE_TOKEN_COUNT, dtype=torch.long, device=self.device
             )
@@ -252,12 +253,15 @@ class FastBackend:
                 buffers.step_index.fill_(step)
                 logits = self._runner.step(buffers)[:, -1]
                 first = 0
-                for request, request_sampling in zip(requests, sampling, strict=True):
+                for request, request_sampling, top_k in zip(
+                    requests, sampling, top_ks, strict=True
+                ):
                     last = first + request.image_count
                     tokens[first:last, step] = draw_tokens(
                         logits[first:last],
                         logits[image_total + first : image_total + last],
                         request_sampling,
+                        top_k,
                         request.generator,
                     )
                     first = last

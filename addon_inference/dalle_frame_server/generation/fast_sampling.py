@@ -23,19 +23,27 @@ def sampling_tensor(settings: SamplingSettings, device: torch.device) -> torch.T
     )
 
 
+def kept_count(settings: SamplingSettings) -> int:
+    """Return the k of top-k as stock computes it (a float32 tensor, then `.to(long)`).
+
+    Computed once per request on the host, so no step waits for the device to read it back.
+    """
+    return int(torch.tensor(settings.top_k, dtype=torch.float32).to(torch.long))
+
+
 def draw_tokens(
     unconditional: torch.Tensor,
     conditional: torch.Tensor,
     sampling: torch.Tensor,
+    top_k: int,
     generator: torch.Generator,
 ) -> torch.Tensor:
     """Draw one image token per image, as stock min-dalle does.
 
     unconditional and conditional: (images, >= 16384) logits of the empty and the real prompt;
-    sampling: from `sampling_tensor`. Returns (images,) long tokens.
+    sampling: from `sampling_tensor`; top_k: from `kept_count`. Returns (images,) tokens.
     """
     temperature = sampling[[0]]
-    top_k = int(sampling[1].to(torch.long))
     factor = sampling[[2]]
     logits = (
         unconditional[:, :IMAGE_VOCAB_USED] * (1 - factor)
