@@ -77,8 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--backend",
         choices=BACKEND_NAMES,
-        default=env("DALLE_FRAME_BACKEND", "reference"),
-        help="generation backend (env DALLE_FRAME_BACKEND, default reference)",
+        default=env("DALLE_FRAME_BACKEND", "fast"),
+        help="generation backend (env DALLE_FRAME_BACKEND, default fast)",
     )
     parser.add_argument(
         "--threads",

@@ -31,7 +31,7 @@ class ServerSettings:
     """torch device ("cpu", "cuda", "cuda:1"); None picks CUDA when there is a GPU."""
     dtype: str | None = None
     """"float32", "float16" or "bfloat16"; None picks float16 on CUDA, float32 on CPU."""
-    backend: str = "reference"
+    backend: str = "fast"
     """Generation backend name (generation.backend.BACKEND_NAMES)."""
     queue_size: int = DEFAULT_QUEUE_SIZE
     """Generation requests that may wait behind the running one; more get HTTP 429."""

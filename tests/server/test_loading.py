@@ -34,7 +34,7 @@ async def test_real_loaders_serve_the_test_models(aiohttp_client, models_dir: Pa
     health = await wait_until_ready(client)
     assert health["generator"]["model"] == "test"
     assert health["generator"]["notice"] == "test model: random weights, paints noise"
-    assert health["generator"]["backend"] == "reference"
+    assert health["generator"]["backend"] == "fast"
     assert health["asr"]["notice"].startswith("test ASR model: random weights")
     response = await client.post(
         "/v1/transcribe", data=make_wav(), headers={"Content-Type": "audio/wav"}
