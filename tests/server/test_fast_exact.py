@@ -67,10 +67,10 @@ def tiny_fast(test_model_paths: ModelPaths) -> MinDalleGenerator:
 
 
 @pytest.fixture(scope="module")
-def tiny_fast_column_threads(test_model_paths: ModelPaths) -> MinDalleGenerator:
-    """`fast` with 1-image GEMMs split into column blocks on two threads (where exact)."""
+def tiny_fast_column_blocks(test_model_paths: ModelPaths) -> MinDalleGenerator:
+    """`fast` with 1-image GEMMs split into column blocks of one batched GEMM (where exact)."""
     modules = load_dalle_modules(test_model_paths, TEST_SHAPE, CPU, torch.float32, remedy="-")
-    return _generator(modules, FastBackend(modules, column_threads=True))
+    return _generator(modules, FastBackend(modules, column_blocks=True))
 
 
 _STOCK_TOKENS: dict[tuple[object, ...], torch.Tensor] = {}
@@ -112,7 +112,7 @@ def _fast_tokens(
         ("an alpine lake at dawn, oil painting", 99, 1, 16384, 2.0, 64.0),
     ],
 )
-@pytest.mark.parametrize("variant", ["tiny_fast", "tiny_fast_column_threads"])
+@pytest.mark.parametrize("variant", ["tiny_fast", "tiny_fast_column_blocks"])
 def test_tokens_equal_stock_over_all_steps(
     request: pytest.FixtureRequest,
     tiny_stock,

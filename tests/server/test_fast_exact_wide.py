@@ -68,7 +68,7 @@ def _tokens(generator: MinDalleGenerator, prompt: str, seed: int, grid_size: int
 def test_wide_model_equals_stock_with_blas_kernels_of_mini(wide_paths: ModelPaths) -> None:
     """Mini's widths: tokens (grid 1 and 2) and encoder state equal stock's.
 
-    With 1-image GEMMs split into column blocks on two threads where the probe allows it.
+    With 1-image GEMMs split into column blocks of one batched GEMM where the probe allows it.
 
     At these widths MKL chooses among its real kernels, so the probe may refuse to stack
     fc0|fc1 for two rows (as it does on the 2-core EPYC) while stacking for eight.
@@ -77,7 +77,7 @@ def test_wide_model_equals_stock_with_blas_kernels_of_mini(wide_paths: ModelPath
     modules = load_dalle_modules(wide_paths, WIDE_SHAPE, CPU, torch.float32, remedy="-")
     generator = MinDalleGenerator(
         modules,
-        FastBackend(modules, column_threads=True),
+        FastBackend(modules, column_blocks=True),
         model_name="wide",
         device=CPU,
         dtype=torch.float32,

@@ -1,17 +1,16 @@
 """The `fast` (exact) and `int8` generation backends, and batched decoding of several requests.
 
 `FastBackend` paints, on the CPU in float32, the same pixels as stock min-dalle for the same
-seed (tests compare every token and pixel); see fast_decoder.py for what changes. Measured on
-a 2-core EPYC with mini-shaped weights (bench.min_dalle, steps timed alternately): 2.0-2.2x
-stock per decoder step for one image (the floor is MKL's 2-row GEMM, which fast_parallel.py
-spreads over the cores), 3.5-4.8x for a 3x3 grid. On CUDA it runs the same step in the
-model's half dtype and replays it as a CUDA graph (fast_cuda.py); that path is not claimed
-bit-identical (`exact` is False there) because cuBLAS may choose other kernels than stock's
-einsum, and it has not been measured here (no GPU).
+seed (tests compare every token and pixel); see fast_decoder.py for what changes, and
+docs/ARCHITECTURE.md "Performance" for the measured figures. MKL runs a 2-row GEMM on one
+thread; fast_parallel.py spreads it over the cores as one batched GEMM of column blocks. On
+CUDA it runs the same step in the model's half dtype and replays it as a CUDA graph
+(fast_cuda.py); that path is not claimed bit-identical (`exact` is False there) because cuBLAS
+may choose other kernels than stock's einsum, and it has not been measured here (no GPU).
 
 `Int8Backend` is opt-in for CPUs: the decoder's projections run as int8 GEMMs with
-per-channel weight scales and a dynamic per-tensor activation scale (fast_int8.py). 5-7x
-stock per step there; not exact: a seed gives a similar but different image.
+per-channel weight scales and dynamic per-row activation scales (fast_int8.py); not exact: a
+seed gives a similar but different image.
 
 `decode_many` decodes several queued requests as one batch where that is allowed (see
 fast_batching.py); `decode` is the one-request case of it.
@@ -50,10 +49,6 @@ START_TOKEN = IMAGE_VOCAB_USED - 1
 COMMON_ROW_COUNTS = (2, 8, 18)
 """Decoder rows of one request of grid 1, 2 and 3 (two rows per image)."""
 
-MAX_COLUMN_THREADS = 4
-"""Most threads a 1-image GEMM is split over (measured only on 2 cores; more blocks mean
-smaller GEMMs and more hand-offs, so the split stays coarse on big machines)."""
-
 DEFAULT_MAX_BATCH_IMAGES = 9
 """Most images decoded as one batch by `decode_many` (the cache grows with every image)."""
 
@@ -69,25 +64,25 @@ class FastBackend:
         *,
         stack: bool = True,
         cuda_graphs: bool = True,
-        column_threads: bool | None = None,
+        column_blocks: bool | None = None,
         max_batch_images: int = DEFAULT_MAX_BATCH_IMAGES,
     ) -> None:
         """Build the backend over loaded modules (see the module doc).
 
         stack: stack q|k|v and fc0|fc1 where exact. cuda_graphs: replay the step as a CUDA
-        graph on a GPU. column_threads: split 1-image GEMMs over two threads where exact
-        (fast_parallel.py); None = on a CPU with at least two torch threads.
+        graph on a GPU. column_blocks: run the decoder's GEMMs as column blocks of one batched
+        GEMM where exact (fast_parallel.py); None = on a CPU with at least two torch threads.
         """
         self._modules = modules
         self._max_batch_images = max_batch_images
         parameter = next(modules.decoder.parameters())
         self.device = parameter.device
         self.dtype = parameter.dtype
-        threads = min(max(torch.get_num_threads(), 2), MAX_COLUMN_THREADS)
-        if column_threads is None:
-            column_threads = self.device.type == "cpu" and torch.get_num_threads() >= 2
+        threads = max(torch.get_num_threads(), 2)
+        if column_blocks is None:
+            column_blocks = self.device.type == "cpu" and torch.get_num_threads() >= 2
         self._splitter = (
-            ColumnSplitter(threads) if column_threads and self.device.type == "cpu" else None
+            ColumnSplitter(threads) if column_blocks and self.device.type == "cpu" else None
         )
         started = time.monotonic()
         with torch.inference_mode():

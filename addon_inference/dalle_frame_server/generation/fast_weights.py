@@ -24,7 +24,7 @@ ProjectionFactory = Callable[[torch.Tensor], Projection]
 
 
 class Dense:
-    """The default projection factory: dense float projections, optionally split over threads."""
+    """The default projection factory: dense float projections, optionally split in blocks."""
 
     __slots__ = ("splitter",)
 
