@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ..errors import ModelNotAvailableError
+from .fast_memory import drop_mapped_pages
 from .min_dalle_classes import DalleBartDecoder, DalleBartEncoder, TextTokenizer, VQGanDetokenizer
 from .model_files import model_files
 from .model_shapes import TEXT_TOKEN_COUNT, DalleShape
@@ -158,10 +159,9 @@ def _load_network(
     with torch.device("meta"):
         network = build()
     network = network.to(dtype).to_empty(device=device)
-    state_dict = _read_state_dict(path, remedy)
+    state_dict, mapped = _read_state_dict(path, remedy)
     try:
-        with torch.no_grad():
-            result = network.load_state_dict(state_dict, strict=False)
+        missing_keys, unexpected_keys = _copy_weights(network, state_dict, drop_pages=mapped)
     except RuntimeError as error:
         reason = str(error).strip().splitlines()[-1].strip()
         raise ModelNotAvailableError(
@@ -169,24 +169,45 @@ def _load_network(
         ) from error
     finally:
         del state_dict
-    _fill_missing_norms(network, result.missing_keys, path, remedy)
-    if result.unexpected_keys:
-        _LOGGER.debug("%s: ignored %d unexpected weights", path, len(result.unexpected_keys))
+    _fill_missing_norms(network, missing_keys, path, remedy)
+    if unexpected_keys:
+        _LOGGER.debug("%s: ignored %d unexpected weights", path, len(unexpected_keys))
     return network.eval()
 
 
-def _read_state_dict(path: Path, remedy: str) -> dict[str, torch.Tensor]:
-    """torch.load a state dict safely (weights only); memory-mapped when the format allows."""
+def _copy_weights(
+    network: nn.Module, state_dict: dict[str, torch.Tensor], *, drop_pages: bool
+) -> tuple[list[str], list[str]]:
+    """Copy the file's tensors into the network one by one; return (missing, unexpected) keys.
+
+    `load_state_dict` one tensor at a time (its own checks and error messages, strict=False as
+    min-dalle loads). With a memory-mapped file (`drop_pages`), each tensor's file pages leave
+    the resident set right after their copy (fast_memory.drop_mapped_pages), so loading peaks
+    near the size of the weights instead of weights plus the whole file.
+    """
+    expected = set(network.state_dict(keep_vars=True))
+    present = [name for name in state_dict if name in expected]
+    unexpected = [name for name in state_dict if name not in expected]
+    with torch.no_grad():
+        for name in present:
+            tensor = state_dict.pop(name)
+            network.load_state_dict({name: tensor}, strict=False)
+            if drop_pages:
+                drop_mapped_pages([tensor])
+    return sorted(expected.difference(present)), unexpected
+
+
+def _read_state_dict(path: Path, remedy: str) -> tuple[dict[str, torch.Tensor], bool]:
+    """torch.load a state dict safely (weights only); memory-mapped when the format allows.
+
+    Returns the state dict and whether it is memory-mapped from the file.
+    """
     _existing(path, remedy)
+    # Memory-mapped, the file's pages are the only copy before the weights reach the network's
+    # own storage; the legacy (non-zip) format cannot be mapped.
+    mapped = zipfile.is_zipfile(path)
     try:
-        state_dict = torch.load(
-            path,
-            map_location="cpu",
-            weights_only=True,
-            # Memory-mapped, the file's pages are the only copy before the weights reach the
-            # network's own storage; the legacy (non-zip) format cannot be mapped.
-            mmap=zipfile.is_zipfile(path),
-        )
+        state_dict = torch.load(path, map_location="cpu", weights_only=True, mmap=mapped)
     except Exception as error:
         raise ModelNotAvailableError(
             f"cannot read {path} ({type(error).__name__}: {_first_line(error)}): the file is "
@@ -196,7 +217,7 @@ def _read_state_dict(path: Path, remedy: str) -> dict[str, torch.Tensor]:
         isinstance(value, torch.Tensor) for value in state_dict.values()
     ):
         raise ModelNotAvailableError(f"{path} holds no state dict of tensors; {remedy}")
-    return state_dict
+    return state_dict, mapped
 
 
 def _fill_missing_norms(
