@@ -27,7 +27,7 @@ import numpy as np
 import onnxruntime
 import torch
 
-from dalle_frame_server.asr.export import export_ctc_model
+from dalle_frame_server.asr.export import export_ctc_model, quantize_int8
 from dalle_frame_server.asr.model_folder import AsrModelFolder
 from dalle_frame_server.asr.test_model import WAV2VEC2_VOCAB
 
@@ -76,17 +76,9 @@ def ensure_exports(root: Path, model: torch.nn.Module) -> tuple[Path, Path]:
         export_ctc_model(model, WAV2VEC2_VOCAB, folder.root, source=LARGE_SOURCE)
     int8 = root / "int8-matmul-per-channel.onnx"
     if not int8.is_file() or int8.stat().st_mtime < folder.model.stat().st_mtime:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
         _LOGGER.info("Quantizing MatMul weights to int8 (per channel) into %s", int8)
         partial = int8.with_name(int8.name + ".part")
-        quantize_dynamic(
-            folder.model,
-            partial,
-            op_types_to_quantize=["MatMul"],
-            per_channel=True,
-            weight_type=QuantType.QInt8,
-        )
+        quantize_int8(folder.model, partial)
         partial.replace(int8)
     return folder.model, int8
 

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from dalle_frame_server.asr.ctc import CtcVocabulary
+from dalle_frame_server.asr.export import export_ctc_model
 from dalle_frame_server.asr.model_folder import AsrModelFolder
 from dalle_frame_server.asr.onnx_transcriber import OnnxCtcTranscriber
 from dalle_frame_server.asr.test_model import TEST_ASR_SOURCE, WAV2VEC2_VOCAB, ensure_test_asr_model
@@ -86,3 +87,28 @@ def test_incomplete_model_folder_is_not_loaded(tmp_path: Path) -> None:
     folder.model.write_bytes(b"onnx?")
     with pytest.raises(ModelNotAvailableError, match=r"asr\.export"):
         OnnxCtcTranscriber(folder, model_name="half", use_cuda=False)
+
+
+def test_int8_export_quantizes_and_still_transcribes(tmp_path: Path) -> None:
+    """`--int8`: the graph's MatMul weights become int8, the folder says so, and it transcribes."""
+    import onnx
+
+    from dalle_frame_server.asr.test_model import _tiny_random_model
+
+    float_folder = export_ctc_model(
+        _tiny_random_model(), WAV2VEC2_VOCAB, tmp_path / "float", source="test float"
+    )
+    int8_folder = export_ctc_model(
+        _tiny_random_model(), WAV2VEC2_VOCAB, tmp_path / "int8", source="test int8", int8=True
+    )
+    metadata = int8_folder.read_metadata()
+    assert metadata is not None
+    assert metadata["weights"] == "int8"
+    assert 0.0 <= float(metadata["check_frame_agreement"]) <= 1.0  # type: ignore[arg-type]
+    assert float_folder.read_metadata()["weights"] == "float32"  # type: ignore[index]
+    operators = {node.op_type for node in onnx.load(str(int8_folder.model)).graph.node}
+    assert "MatMulInteger" in operators or "DynamicQuantizeMatMul" in operators
+    assert not int8_folder.model.with_name("model.int8.onnx").exists()
+    transcriber = OnnxCtcTranscriber(int8_folder, model_name="int8", use_cuda=False)
+    samples = np.random.default_rng(3).uniform(-0.5, 0.5, 24_000).astype(np.float32)
+    assert isinstance(transcriber.transcribe(samples), str)

@@ -8,6 +8,11 @@ Run once where the internet is reachable (it downloads the checkpoint), e.g.
 The result is a folder with `model.onnx` (input `input_values` (batch, samples) of normalized
 16 kHz audio, output `logits` (batch, frames, vocabulary)), `vocab.json` and `asr_model.json`.
 The server's `test` ASR model is a tiny random `Wav2Vec2ForCTC` exported by the same function.
+
+`--int8` quantizes the MatMul weights to int8 per channel (ONNX Runtime's dynamic
+quantization) for CPU servers: about 2x faster (large model, 3 s clip, 2-core EPYC: 0.69 s ->
+0.36 s with `bench.asr`), approximate (the export logs how many frames of its check clip keep
+the float model's token).
 """
 
 from __future__ import annotations
@@ -43,12 +48,18 @@ CHECK_TOLERANCE: Final = 1e-3
 
 
 def export_ctc_model(
-    model: nn.Module, vocab: dict[str, int], out_dir: Path, *, source: str
+    model: nn.Module,
+    vocab: dict[str, int],
+    out_dir: Path,
+    *,
+    source: str,
+    int8: bool = False,
 ) -> AsrModelFolder:
     """Export a `Wav2Vec2ForCTC`-like model (input_values -> logits) and its vocabulary.
 
     Writes into `<out_dir>.part/` and renames it to `out_dir` when every file is written and
     ONNX Runtime's logits match PyTorch's on a check clip; an existing `out_dir` is replaced.
+    With `int8`, the checked float graph is then quantized (see the module doc).
     """
     started = time.monotonic()
     staging = out_dir.with_name(out_dir.name + ".part")
@@ -76,6 +87,7 @@ def export_ctc_model(
         )
         expected = model(check_clip).logits.numpy()
     _check_onnx(folder, check_clip.numpy(), expected)
+    agreement = _quantize(folder, check_clip.numpy(), expected) if int8 else None
     folder.vocab.write_text(json.dumps(vocab, ensure_ascii=False, indent=1) + "\n", "utf8")
     metadata = {
         "format_version": FORMAT_VERSION,
@@ -83,7 +95,10 @@ def export_ctc_model(
         "sample_rate": ASR_SAMPLE_RATE,
         "vocab_size": len(vocab),
         "torch": torch.__version__,
+        "weights": "int8" if int8 else "float32",
     }
+    if agreement is not None:
+        metadata["check_frame_agreement"] = round(agreement, 4)
     folder.metadata.write_text(json.dumps(metadata, indent=2) + "\n", "utf8")
     shutil.rmtree(out_dir, ignore_errors=True)
     staging.replace(out_dir)
@@ -91,14 +106,14 @@ def export_ctc_model(
     return AsrModelFolder(out_dir)
 
 
-def export_checkpoint(checkpoint: str, out_dir: Path) -> AsrModelFolder:
+def export_checkpoint(checkpoint: str, out_dir: Path, *, int8: bool = False) -> AsrModelFolder:
     """Download a Hugging Face wav2vec2 CTC checkpoint and export it (needs the internet)."""
     from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
 
     _LOGGER.info("Loading %s (downloaded on first use)", checkpoint)
     model = Wav2Vec2ForCTC.from_pretrained(checkpoint)
     vocab = Wav2Vec2CTCTokenizer.from_pretrained(checkpoint).get_vocab()
-    return export_ctc_model(model, dict(vocab), out_dir, source=checkpoint)
+    return export_ctc_model(model, dict(vocab), out_dir, source=checkpoint, int8=int8)
 
 
 def _check_clip() -> np.ndarray:
@@ -122,6 +137,39 @@ def _check_onnx(folder: AsrModelFolder, clip: np.ndarray, expected: np.ndarray) 
     _LOGGER.debug("ONNX check passed (largest difference %.2g)", difference)
 
 
+def quantize_int8(source: Path, target: Path) -> None:
+    """Write `source`'s graph to `target` with int8 MatMul weights (per channel, dynamic)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        source,
+        target,
+        op_types_to_quantize=["MatMul"],
+        per_channel=True,
+        weight_type=QuantType.QInt8,
+    )
+
+
+def _quantize(folder: AsrModelFolder, clip: np.ndarray, expected: np.ndarray) -> float:
+    """Replace the folder's float graph with its int8 form; return the check clip's agreement.
+
+    The agreement is the share of frames whose most likely token equals the float model's.
+    """
+    import onnxruntime
+
+    quantized = folder.model.with_name("model.int8.onnx")
+    quantize_int8(folder.model, quantized)
+    session = onnxruntime.InferenceSession(str(quantized), providers=["CPUExecutionProvider"])
+    (logits,) = session.run(["logits"], {"input_values": clip})
+    agreement = float((logits.argmax(-1) == expected.argmax(-1)).mean())
+    quantized.replace(folder.model)
+    _LOGGER.info(
+        "Quantized to int8: %.1f%% of the check clip's frames keep the float model's token",
+        100 * agreement,
+    )
+    return agreement
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: export a checkpoint into a models folder."""
     parser = argparse.ArgumentParser(
@@ -139,10 +187,15 @@ def main(argv: list[str] | None = None) -> int:
         required=True,
         help="folder to write, e.g. <models-dir>/asr/wav2vec2-large-960h-lv60-self",
     )
+    parser.add_argument(
+        "--int8",
+        action="store_true",
+        help="quantize the MatMul weights to int8 for CPU servers (about 2x faster, approximate)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        export_checkpoint(args.checkpoint, args.out)
+        export_checkpoint(args.checkpoint, args.out, int8=args.int8)
     except (OSError, RuntimeError, ValueError) as error:
         _LOGGER.error("Export failed: %s", error)
         return 1

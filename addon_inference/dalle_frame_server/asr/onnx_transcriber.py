@@ -61,7 +61,13 @@ class OnnxCtcTranscriber(Transcriber):
                 f"{folder.model} takes {inputs}, not ['input_values']: not a wav2vec2 CTC export"
             )
         self.provider = self._session.get_providers()[0]
-        _LOGGER.info("ASR model %s loaded (%s)", model_name, self.provider)
+        metadata = folder.read_metadata() or {}
+        _LOGGER.info(
+            "ASR model %s loaded (%s, %s weights)",
+            model_name,
+            self.provider,
+            metadata.get("weights", "float32"),
+        )
 
     def transcribe(self, samples: np.ndarray) -> str:
         """Return the text (lower case) of float32 mono 16 kHz samples in -1..1; blocking."""
