@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,6 +30,22 @@ from tests.server.helpers import HookedBackend, wait_until_ready
 
 TOKEN = "test-token-4f1c"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """Run a module's models on one torch thread (restored afterwards).
+
+    The test machine's two cores are shared with other suites; torch's OpenMP threads then
+    spin-wait for each other and tiny operations slow down a hundredfold. Exactness is checked
+    within one process either way (stock and fast at the same thread count); the benchmark
+    checks identity at the default thread count. Use with
+    `pytestmark = pytest.mark.usefixtures("one_torch_thread")`.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

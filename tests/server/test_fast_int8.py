@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 
@@ -16,19 +14,7 @@ from dalle_frame_server.generation.model_shapes import TEST_SHAPE
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """Run this module's models on one thread (restored afterwards).
-
-    The test machine's two cores are shared with other suites; torch's OpenMP threads then
-    spin-wait for each other and tiny operations slow down a hundredfold. Exactness is checked
-    within one process either way (stock and fast at the same thread count); the benchmark
-    checks identity at the default thread count.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
