@@ -21,7 +21,7 @@ import aiohttp
 import pytest
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 from PIL import Image
@@ -83,6 +83,7 @@ async def test_against_the_real_server(
 
     progress: list[Any] = []
 
+    @callback
     def on_status(event: Event) -> None:
         if event.data["entity_id"] == "sensor.frame_status":
             progress.append(event.data["new_state"].attributes.get("progress"))
@@ -120,6 +121,7 @@ async def test_against_the_real_server(
     progress.clear()
     killed: list[bool] = []
 
+    @callback
     def kill_on_progress(event: Event) -> None:
         state = event.data["new_state"]
         is_status = event.data["entity_id"] == "sensor.frame_status"

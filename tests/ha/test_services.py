@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from homeassistant.const import CONF_NAME
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
@@ -231,14 +231,15 @@ async def test_progress(
     """The Status sensor shows progress while generating, in steps of 5 percent."""
     seen: list[Any] = []
 
+    @callback
     def record(event: Any) -> None:
-        state = event.data["new_state"]
-        seen.append((state.state, state.attributes["progress"]))
+        # A callback runs in the event loop in event order (a plain function would run in
+        # HA's executor threads, in any order).
+        if event.data["entity_id"] == "sensor.frame_status":
+            state = event.data["new_state"]
+            seen.append((state.state, state.attributes["progress"]))
 
-    unsub = hass.bus.async_listen(
-        "state_changed",
-        lambda event: record(event) if event.data["entity_id"] == "sensor.frame_status" else None,
-    )
+    unsub = hass.bus.async_listen("state_changed", record)
     server.progress_every = 16
     await call(hass, "generate", prompt="a red car")
     unsub()
