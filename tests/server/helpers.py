@@ -16,6 +16,7 @@ import torch
 from aiohttp.test_utils import TestClient
 
 from dalle_frame_server.generation.backend import GenerationBackend, SamplingSettings
+from dalle_frame_server.generation.generator import MinDalleGenerator
 
 
 class HookedBackend:
@@ -75,6 +76,27 @@ class HookedBackend:
     def detokenize(self, image_tokens: torch.Tensor) -> torch.Tensor:
         """Delegate."""
         return self.inner.detokenize(image_tokens)
+
+
+def backend_image_tokens(
+    generator: MinDalleGenerator,
+    *,
+    prompt: str,
+    seed: int,
+    grid_size: int = 1,
+    settings: SamplingSettings | None = None,
+) -> torch.Tensor:
+    """The (grid_size**2, 256) image tokens the generator's backend draws for a prompt."""
+    backend = generator.backend
+    with torch.inference_mode():
+        text_tokens = generator.text_tokens(prompt)
+        return backend.decode(
+            text_tokens=text_tokens,
+            encoder_state=backend.encode(text_tokens),
+            image_count=grid_size**2,
+            settings=settings or SamplingSettings(),
+            generator=torch.Generator().manual_seed(seed),
+        )
 
 
 def make_wav(

@@ -24,6 +24,7 @@ from dalle_frame_server.generation.model_loading import (
     load_dalle_modules,
 )
 from dalle_frame_server.generation.model_shapes import TEST_SHAPE
+from tests.server.helpers import backend_image_tokens
 
 CPU = torch.device("cpu")
 
@@ -64,31 +65,6 @@ _STOCK_TOKENS: dict[tuple[object, ...], torch.Tensor] = {}
 """Stock's tokens per case, computed once for both fast variants."""
 
 
-def _fast_tokens(
-    generator: MinDalleGenerator,
-    *,
-    prompt: str,
-    seed: int,
-    grid_size: int,
-    top_k: int = 128,
-    temperature: float = 1.0,
-    supercondition_factor: float = 16.0,
-) -> torch.Tensor:
-    """Tokens the generator's backend draws for a request."""
-    backend = generator.backend
-    with torch.inference_mode():
-        text_tokens = generator.text_tokens(prompt)
-        return backend.decode(
-            text_tokens=text_tokens,
-            encoder_state=backend.encode(text_tokens),
-            image_count=grid_size**2,
-            settings=SamplingSettings(
-                temperature=temperature, top_k=top_k, supercondition_factor=supercondition_factor
-            ),
-            generator=torch.Generator().manual_seed(seed),
-        )
-
-
 @pytest.mark.parametrize(
     ("prompt", "seed", "grid_size", "top_k", "temperature", "supercondition_factor"),
     [
@@ -124,7 +100,13 @@ def test_tokens_equal_stock_over_all_steps(
         )
     stock = _STOCK_TOKENS[case]
     generator = request.getfixturevalue(variant)
-    ours = _fast_tokens(generator, prompt=prompt, seed=seed, grid_size=grid_size, **settings)
+    ours = backend_image_tokens(
+        generator,
+        prompt=prompt,
+        seed=seed,
+        grid_size=grid_size,
+        settings=SamplingSettings(**settings),
+    )
     assert ours.shape == stock.shape == (grid_size**2, 256)
     assert torch.equal(ours, stock)
     # Not a degenerate run: with top_k > 1 the images draw many different tokens.

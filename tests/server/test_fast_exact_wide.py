@@ -16,12 +16,12 @@ import pytest
 import torch
 
 from bench.min_dalle.stock import load_stock_min_dalle, stock_image_tokens
-from dalle_frame_server.generation.backend import SamplingSettings
 from dalle_frame_server.generation.fast_backend import FastBackend
 from dalle_frame_server.generation.generator import MinDalleGenerator
 from dalle_frame_server.generation.model_loading import ModelPaths, load_dalle_modules
 from dalle_frame_server.generation.model_shapes import MINI_SHAPE, TEST_SHAPE, DalleShape
 from dalle_frame_server.generation.random_weights import write_random_model
+from tests.server.helpers import backend_image_tokens
 
 WIDE_SHAPE = DalleShape(
     layer_count=1,
@@ -45,19 +45,6 @@ def wide_paths(models_dir: Path) -> ModelPaths:
     return write_random_model(models_dir, WIDE_SHAPE, seed=5, layout_name="wide")
 
 
-def _tokens(generator: MinDalleGenerator, prompt: str, seed: int, grid_size: int) -> torch.Tensor:
-    backend = generator.backend
-    with torch.inference_mode():
-        text_tokens = generator.text_tokens(prompt)
-        return backend.decode(
-            text_tokens=text_tokens,
-            encoder_state=backend.encode(text_tokens),
-            image_count=grid_size**2,
-            settings=SamplingSettings(),
-            generator=torch.Generator().manual_seed(seed),
-        )
-
-
 def test_wide_model_equals_stock_with_blas_kernels_of_mini(wide_paths: ModelPaths) -> None:
     """Mini's widths: tokens (grid 1 and 2) and encoder state equal stock's.
 
@@ -77,7 +64,7 @@ def test_wide_model_equals_stock_with_blas_kernels_of_mini(wide_paths: ModelPath
     )
     for prompt, seed, grid_size in [("a lighthouse", 3, 1), ("red cat on a mat", 4, 2)]:
         expected = stock_image_tokens(stock, prompt=prompt, seed=seed, grid_size=grid_size)
-        ours = _tokens(generator, prompt, seed, grid_size)
+        ours = backend_image_tokens(generator, prompt=prompt, seed=seed, grid_size=grid_size)
         assert torch.equal(ours, expected), (prompt, grid_size)
     text_tokens = generator.text_tokens("a lighthouse")
     with torch.no_grad():

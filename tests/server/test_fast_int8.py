@@ -10,6 +10,7 @@ from dalle_frame_server.generation.base import GenerationRequest
 from dalle_frame_server.generation.generator import MinDalleGenerator
 from dalle_frame_server.generation.model_loading import ModelPaths, load_dalle_modules
 from dalle_frame_server.generation.model_shapes import TEST_SHAPE
+from tests.server.helpers import backend_image_tokens
 
 CPU = torch.device("cpu")
 
@@ -83,18 +84,11 @@ def test_int8_tokens_mostly_agree_with_exact_for_one_seed(
     """
     tokens = []
     for name in ("fast", "int8"):
-        generator = generators[name]
-        with torch.inference_mode():
-            text_tokens = generator.text_tokens("a red cat")
-            tokens.append(
-                generator.backend.decode(
-                    text_tokens=text_tokens,
-                    encoder_state=generator.backend.encode(text_tokens),
-                    image_count=1,
-                    settings=SamplingSettings(top_k=16),
-                    generator=torch.Generator().manual_seed(9),
-                )
+        tokens.append(
+            backend_image_tokens(
+                generators[name], prompt="a red cat", seed=9, settings=SamplingSettings(top_k=16)
             )
+        )
     exact, int8 = tokens
     assert int8.shape == exact.shape == (1, 256)
     assert int(int8.min()) >= 0 and int(int8.max()) < 2**14
