@@ -359,24 +359,12 @@ class HomeAssistant:
 
     async def long_lived_token(self, session: aiohttp.ClientSession, client_name: str) -> str:
         """Create a long-lived access token over the WebSocket API (for the satellite)."""
-        async with session.ws_connect(f"{self.url}/api/websocket") as ws:
-            await ws.receive_json()  # auth_required
-            await ws.send_json({"type": "auth", "access_token": self.access_token})
-            auth = await ws.receive_json()
-            if auth.get("type") != "auth_ok":
-                raise RuntimeError(f"WebSocket auth failed: {auth}")
-            await ws.send_json(
-                {
-                    "id": 1,
-                    "type": "auth/long_lived_access_token",
-                    "client_name": client_name,
-                    "lifespan": 3650,
-                }
-            )
-            result = await ws.receive_json()
-        if not result.get("success"):
-            raise RuntimeError(f"could not create a long-lived token: {result}")
-        return str(result["result"])
+        command = {
+            "type": "auth/long_lived_access_token",
+            "client_name": client_name,
+            "lifespan": 3650,
+        }
+        return str(await self.ws_command(session, command))
 
     def stop(self) -> None:
         """Stop Home Assistant."""

@@ -35,6 +35,14 @@ class Timings:
     detokenize: float = 0.0
     total: float = 0.0
 
+    def adder(self, stage: str) -> Callable[[float], None]:
+        """Return a function adding seconds to `stage` ("encode", "decode", ...)."""
+
+        def add(seconds: float) -> None:
+            setattr(self, stage, getattr(self, stage) + seconds)
+
+        return add
+
 
 @dataclass
 class Outcome:
@@ -86,18 +94,12 @@ class StockVariant:
             timings.detokenize += time.perf_counter() - started
             return grid
 
-        def add_encode(seconds: float) -> None:
-            timings.encode += seconds
-
-        def add_decode(seconds: float) -> None:
-            timings.decode += seconds
-
         started = time.perf_counter()
         with (
             torch.no_grad(),
             torch.random.fork_rng(devices=[]),
-            timed(model.encoder, "forward", add_encode),
-            timed(model.decoder, "sample_tokens", add_decode),
+            timed(model.encoder, "forward", timings.adder("encode")),
+            timed(model.decoder, "sample_tokens", timings.adder("decode")),
             mock.patch.object(model, "image_grid_from_tokens", side_effect=detokenize),
         ):
             image = model.generate_image(
@@ -141,16 +143,10 @@ class ServerVariant:
             timings.detokenize += time.perf_counter() - started
             return grid
 
-        def add_encode(seconds: float) -> None:
-            timings.encode += seconds
-
-        def add_decode(seconds: float) -> None:
-            timings.decode += seconds
-
         started = time.perf_counter()
         with (
-            timed(backend, "encode", add_encode),
-            timed(backend, "decode", add_decode),
+            timed(backend, "encode", timings.adder("encode")),
+            timed(backend, "decode", timings.adder("decode")),
             mock.patch.object(backend, "detokenize", side_effect=detokenize),
         ):
             image = self.generator.generate(request)
