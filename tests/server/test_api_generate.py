@@ -75,7 +75,7 @@ async def test_client_leaving_the_stream_stops_its_generation(client) -> None:
     first = json.loads(await response.content.readline())
     assert first["type"] == "progress"
     response.close()  # drop the connection mid-stream
-    await wait_for(lambda: queue.running is None)
+    await wait_for(lambda: not queue.running)
     assert queue.completed == 0  # stopped, not finished
 
     response = await client.post("/v1/generate", json={"prompt": "next", "seed": 2}, headers=AUTH)
@@ -102,7 +102,7 @@ async def test_waiting_request_whose_client_left_is_skipped(client, loaders) -> 
         await asyncio.sleep(0)
     backend.open_gate()
     assert (await running).status == 200
-    await wait_for(lambda: queue.running is None and queue.waiting == 0)
+    await wait_for(lambda: not queue.running and queue.waiting == 0)
     assert backend.decode_seeds == [11]
     assert queue.completed == 1
 

@@ -62,7 +62,7 @@ async def test_fifty_requests_against_a_queue_of_four(client, loaders) -> None:
     assert backend.decode_seeds == list(range(100, 105))  # first in, first out
     for response in responses:
         await response.read()
-    await wait_for(lambda: queue.running is None and queue.waiting == 0)
+    await wait_for(lambda: not queue.running and queue.waiting == 0)
 
     gc.collect()
     grown = rss_bytes() - baseline

@@ -1,11 +1,15 @@
 """One generation at a time on the device, behind a bounded first-in-first-out queue.
 
 Handlers `submit` a job and await its future. A single worker task takes jobs in arrival
-order and runs each in one dedicated thread (under `torch.inference_mode()`), so the device
-never runs two generations at once. Progress goes from that thread back to the event loop with
-`loop.call_soon_threadsafe`. A job whose client went away is skipped if it has not started and
-stopped at its next decoder step if it has. A failing job (out of memory, a model error) fails
-only its own future; the worker goes on with the next.
+order and runs each turn in one dedicated thread (under `torch.inference_mode()`), so the
+device never runs two generations at once. Jobs waiting right behind the one taken join it as
+one batch while the generator says they may (`TextToImage.can_batch`: the fast backends decode
+several requests together, exact ones only where a probe proved that keeps every pixel); the
+first that may not waits for the next turn, so the order is kept. Progress goes from that
+thread back to the event loop with `loop.call_soon_threadsafe`. A job whose client went away
+is skipped if it has not started and stopped at its next decoder step if it has. A failing
+job (a model error) fails only its own future; one that fails a whole batch (out of memory)
+fails that batch's jobs; the worker goes on with the next.
 """
 
 from __future__ import annotations
@@ -65,16 +69,18 @@ class GenerationQueue:
 
     def __init__(self, max_waiting: int) -> None:
         self.max_waiting = max_waiting
-        self._waiting: asyncio.Queue[GenerationJob] = asyncio.Queue(maxsize=max_waiting)
+        self._waiting: asyncio.Queue[GenerationJob] = asyncio.Queue()
+        self._next: GenerationJob | None = None
+        """Taken from the queue but left for the next turn (it could not join the batch)."""
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generation")
-        self.running: GenerationJob | None = None
+        self.running: list[GenerationJob] = []
         self.completed = 0
         self.failed = 0
 
     @property
     def waiting(self) -> int:
-        """Jobs waiting behind the running one."""
-        return self._waiting.qsize()
+        """Jobs waiting behind the running ones."""
+        return self._waiting.qsize() + (self._next is not None)
 
     def submit(
         self, request: GenerationRequest, on_progress: LoopProgress | None = None
@@ -83,67 +89,111 @@ class GenerationQueue:
         job = GenerationJob(
             request, asyncio.get_running_loop().create_future(), on_progress=on_progress
         )
-        try:
-            self._waiting.put_nowait(job)
-        except asyncio.QueueFull:
+        if self.waiting >= self.max_waiting:
             raise QueueFullError(
                 f"the generation queue is full ({self.max_waiting} requests wait behind the "
                 "running one); try again when one has finished"
-            ) from None
+            )
+        self._waiting.put_nowait(job)
         return job
 
     async def serve(self, get_generator: Callable[[], TextToImage]) -> None:
-        """Run jobs one after another, forever (cancel the task to stop)."""
+        """Run jobs one turn after another, forever (cancel the task to stop)."""
         loop = asyncio.get_running_loop()
         while True:
-            job = await self._waiting.get()
-            if job.abandoned or job.future.done():
-                _LOGGER.info("Skipping a queued generation whose client left")
-                job.future.cancel()
+            job, self._next = self._next or await self._waiting.get(), None
+            if _gone(job):
                 continue
-            self.running = job
+            generator = get_generator()
+            self.running = batch = [job]
+            await self._add_joiners(batch, generator)
             try:
-                result = await loop.run_in_executor(
-                    self._executor, self._run, get_generator(), job, loop
+                outcomes = await loop.run_in_executor(
+                    self._executor, self._run, generator, batch, loop
                 )
-            except GenerationAbandoned:
-                _LOGGER.info("Stopped a generation whose client left (seed %d)", job.request.seed)
-                _settle(job, error=asyncio.CancelledError())
-            except Exception as error:
-                self.failed += 1
-                _settle(job, error=_model_failure(error))
-            else:
-                self.completed += 1
-                _settle(job, result=result)
+            except Exception as error:  # the whole turn failed (e.g. out of memory)
+                outcomes = [error] * len(batch)
             finally:
-                self.running = None
+                self.running = []
+            for member, outcome in zip(batch, outcomes, strict=True):
+                self._finish(member, outcome)
+
+    async def _add_joiners(self, batch: list[GenerationJob], generator: TextToImage) -> None:
+        """Add to `batch` the jobs right behind it that may decode with it as one batch.
+
+        `can_batch` may run a probe on the device the first time it sees a combination of
+        sizes, so it runs in the worker thread (idle between turns), not in the event loop.
+        """
+        loop = asyncio.get_running_loop()
+        while self._next is None and not self._waiting.empty():
+            job = self._waiting.get_nowait()
+            if _gone(job):
+                continue
+            self._next = job  # still counted as waiting (and settled by close) while checked
+            requests = [member.request for member in [*batch, job]]
+            if await loop.run_in_executor(self._executor, generator.can_batch, requests):
+                self._next = None
+                if not _gone(job):
+                    batch.append(job)
+        if len(batch) > 1:
+            _LOGGER.info("Generating %d queued requests as one batch", len(batch))
+
+    def _finish(self, job: GenerationJob, outcome: GenerationResult | BaseException) -> None:
+        """Settle a job with its result or error, and count it."""
+        if isinstance(outcome, GenerationAbandoned):
+            _LOGGER.info("Stopped a generation whose client left (seed %d)", job.request.seed)
+            _settle(job, error=asyncio.CancelledError())
+        elif isinstance(outcome, BaseException):
+            self.failed += 1
+            _settle(job, error=_model_failure(outcome))
+        else:
+            self.completed += 1
+            _settle(job, result=outcome)
 
     def close(self) -> None:
-        """Fail the jobs still waiting and let the worker thread end after its current job."""
+        """Fail the jobs still waiting and let the worker thread end after its current turn."""
+        waiting = [self._next] if self._next is not None else []
+        self._next = None
         while not self._waiting.empty():
-            job = self._waiting.get_nowait()
+            waiting.append(self._waiting.get_nowait())
+        for job in waiting:
             _settle(job, error=ModelFailedError("the server is shutting down", status=503))
-        if self.running is not None:
-            self.running.abandon()
+        for job in self.running:
+            job.abandon()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     @staticmethod
     def _run(
-        generator: TextToImage, job: GenerationJob, loop: asyncio.AbstractEventLoop
-    ) -> GenerationResult:
-        """Generate and encode one image; runs in the worker thread."""
+        generator: TextToImage, jobs: list[GenerationJob], loop: asyncio.AbstractEventLoop
+    ) -> list[GenerationResult | BaseException]:
+        """Generate and encode the turn's images; runs in the worker thread."""
 
-        def progress(step: int, total: int) -> None:
-            if job.abandoned:
-                raise GenerationAbandoned
-            if job.on_progress is not None:
-                loop.call_soon_threadsafe(job.on_progress, step, total)
+        def reporter(job: GenerationJob) -> Callable[[int, int], None]:
+            def progress(step: int, total: int) -> None:
+                if job.abandoned:
+                    raise GenerationAbandoned
+                if job.on_progress is not None:
+                    loop.call_soon_threadsafe(job.on_progress, step, total)
+
+            return progress
 
         started = time.monotonic()
         with torch.inference_mode():
-            image = generator.generate(job.request, progress)
-        png = encode_png(image)
-        return GenerationResult(png=png, seed=job.request.seed, seconds=time.monotonic() - started)
+            if len(jobs) == 1:
+                images: list[Image.Image | Exception] = [
+                    generator.generate(jobs[0].request, reporter(jobs[0]))
+                ]
+            else:
+                images = generator.generate_batch(
+                    [job.request for job in jobs], [reporter(job) for job in jobs]
+                )
+        seconds = time.monotonic() - started
+        return [
+            image
+            if isinstance(image, Exception)
+            else GenerationResult(png=encode_png(image), seed=job.request.seed, seconds=seconds)
+            for job, image in zip(jobs, images, strict=True)
+        ]
 
 
 def encode_png(image: Image.Image) -> bytes:
@@ -153,7 +203,16 @@ def encode_png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def _model_failure(error: Exception) -> ModelFailedError:
+def _gone(job: GenerationJob) -> bool:
+    """Whether a job's client left before its turn (the job is then cancelled)."""
+    if job.abandoned or job.future.done():
+        _LOGGER.info("Skipping a queued generation whose client left")
+        job.future.cancel()
+        return True
+    return False
+
+
+def _model_failure(error: BaseException) -> ModelFailedError:
     """Turn an exception from the model into the 500 the client gets (and log it)."""
     if isinstance(error, torch.OutOfMemoryError):
         _LOGGER.error("Generation ran out of device memory: %s", error)

@@ -47,7 +47,7 @@ def health_body(state: ServerState) -> dict[str, Any]:
         "error": generator_slot.error,
         "backend": settings.backend,
         "queue": {
-            "running": state.queue.running is not None,
+            "running": bool(state.queue.running),
             "waiting": state.queue.waiting,
             "size": state.queue.max_waiting,
         },

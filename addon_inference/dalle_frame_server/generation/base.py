@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PIL import Image
@@ -42,3 +42,15 @@ class TextToImage(ABC):
         self, request: GenerationRequest, progress: ProgressCallback | None = None
     ) -> Image.Image:
         """Return an RGB image of 256*grid_size pixels square; same request, same pixels."""
+
+    def can_batch(self, requests: Sequence[GenerationRequest]) -> bool:
+        """Whether `generate_batch` takes these requests as one batch (by default: never)."""
+        return False
+
+    def generate_batch(
+        self,
+        requests: Sequence[GenerationRequest],
+        progress: Sequence[ProgressCallback | None],
+    ) -> list[Image.Image | Exception]:
+        """Generate requests `can_batch` accepted as one batch; one image or error each."""
+        raise NotImplementedError(f"{type(self).__name__} does not batch requests")

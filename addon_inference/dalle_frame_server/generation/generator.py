@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -11,6 +12,7 @@ from PIL import Image
 
 from .backend import GenerationBackend, SamplingSettings
 from .base import GenerationRequest, ProgressCallback, TextToImage
+from .fast_batching import BatchPlanner, DecodeRequest
 from .model_loading import DalleModules
 from .model_shapes import TEXT_TOKEN_COUNT
 from .reference_backend import PAD_TOKEN
@@ -60,27 +62,18 @@ class MinDalleGenerator(TextToImage):
         self, request: GenerationRequest, progress: ProgressCallback | None = None
     ) -> Image.Image:
         """Return the RGB image (256*grid_size square) for `request`; blocking."""
-        if not 0 <= request.seed <= MAX_SEED:
-            raise ValueError(f"seed must be 0..{MAX_SEED}, not {request.seed}")
         started = time.monotonic()
         with torch.inference_mode():
-            text_tokens = self.text_tokens(request.prompt)
-            encoder_state = self.backend.encode(text_tokens)
-            generator = torch.Generator(device=self.torch_device).manual_seed(request.seed)
+            decode = self._decode_request(request, progress)
             image_tokens = self.backend.decode(
-                text_tokens=text_tokens,
-                encoder_state=encoder_state,
-                image_count=request.grid_size**2,
-                settings=SamplingSettings(
-                    temperature=request.temperature,
-                    top_k=request.top_k,
-                    supercondition_factor=request.supercondition_factor,
-                ),
-                generator=generator,
+                text_tokens=decode.text_tokens,
+                encoder_state=decode.encoder_state,
+                image_count=decode.image_count,
+                settings=decode.settings,
+                generator=decode.generator,
                 progress=progress,
             )
-            grid = self.backend.detokenize(image_tokens)
-            pixels = grid.to(torch.uint8).to("cpu").numpy()
+            image = self._image(image_tokens)
         _LOGGER.debug(
             "Generated %dx%d (seed %d, %s backend) in %.2f s",
             request.grid_size,
@@ -89,4 +82,70 @@ class MinDalleGenerator(TextToImage):
             self.backend.name,
             time.monotonic() - started,
         )
-        return Image.fromarray(pixels)
+        return image
+
+    def can_batch(self, requests: Sequence[GenerationRequest]) -> bool:
+        """Whether the backend decodes these requests as one batch (exact ones where proven)."""
+        planner = getattr(self.backend, "planner", None)
+        return (
+            len(requests) > 1
+            and isinstance(planner, BatchPlanner)
+            and planner.can_join([request.grid_size**2 for request in requests])
+        )
+
+    def generate_batch(
+        self,
+        requests: Sequence[GenerationRequest],
+        progress: Sequence[ProgressCallback | None],
+    ) -> list[Image.Image | Exception]:
+        """Generate requests `can_batch` accepted, decoding them as one batch; blocking.
+
+        Each request keeps its own seed, settings and progress callback; a request whose
+        callback raises (its client left) gets that exception in its place.
+        """
+        decode_many = getattr(self.backend, "decode_many", None)
+        if decode_many is None or not self.can_batch(requests):
+            raise ValueError("these requests cannot be decoded as one batch")
+        started = time.monotonic()
+        with torch.inference_mode():
+            decodes = [
+                self._decode_request(request, callback)
+                for request, callback in zip(requests, progress, strict=True)
+            ]
+            outcomes = decode_many(decodes)
+            images = [
+                outcome if isinstance(outcome, Exception) else self._image(outcome)
+                for outcome in outcomes
+            ]
+        _LOGGER.debug(
+            "Generated %d requests as one batch (%s backend) in %.2f s",
+            len(requests),
+            self.backend.name,
+            time.monotonic() - started,
+        )
+        return images
+
+    def _decode_request(
+        self, request: GenerationRequest, progress: ProgressCallback | None
+    ) -> DecodeRequest:
+        """Tokenize and encode a request: everything its decoding needs."""
+        if not 0 <= request.seed <= MAX_SEED:
+            raise ValueError(f"seed must be 0..{MAX_SEED}, not {request.seed}")
+        text_tokens = self.text_tokens(request.prompt)
+        return DecodeRequest(
+            text_tokens=text_tokens,
+            encoder_state=self.backend.encode(text_tokens),
+            image_count=request.grid_size**2,
+            settings=SamplingSettings(
+                temperature=request.temperature,
+                top_k=request.top_k,
+                supercondition_factor=request.supercondition_factor,
+            ),
+            generator=torch.Generator(device=self.torch_device).manual_seed(request.seed),
+            progress=progress,
+        )
+
+    def _image(self, image_tokens: torch.Tensor) -> Image.Image:
+        """Detokenize image tokens into one RGB grid image."""
+        grid = self.backend.detokenize(image_tokens)
+        return Image.fromarray(grid.to(torch.uint8).to("cpu").numpy())
