@@ -25,7 +25,12 @@ def fast_generator(test_model_paths: ModelPaths) -> MinDalleGenerator:
     """The test model behind the fast backend (its own copy of the weights)."""
     modules = load_dalle_modules(test_model_paths, TEST_SHAPE, CPU, torch.float32, remedy="-")
     return MinDalleGenerator(
-        modules, FastBackend(modules), model_name="test", device=CPU, dtype=torch.float32
+        modules,
+        # Join up to 9 images (a CPU's default is 4) so the probe decides for 4 + 4 too.
+        FastBackend(modules, max_joined_images=9),
+        model_name="test",
+        device=CPU,
+        dtype=torch.float32,
     )
 
 

@@ -121,17 +121,17 @@ async def test_a_client_leaving_stops_only_its_own_request(
 def test_exact_backends_batch_only_what_the_probe_allows(
     test_model_paths: ModelPaths, reference_generator: MinDalleGenerator
 ) -> None:
-    """The exact fast backend batches where its probe proved it exact; the reference never."""
+    """The exact fast backend batches where its probe proved it exact, on a CPU at most 4
+    images together; the reference backend never batches."""
     modules = load_dalle_modules(test_model_paths, TEST_SHAPE, CPU, torch.float32, remedy="-")
     fast = _generator(modules, FastBackend(modules))
-    requests = [GenerationRequest(prompt="a", seed=1, grid_size=2)] * 2
     planner = fast.backend.planner  # type: ignore[attr-defined]
-    assert fast.can_batch(requests) == planner.can_join([4, 4])
-    assert not fast.can_batch(requests[:1])
-    assert not reference_generator.can_batch(requests)
-    with pytest.raises(ValueError, match="cannot be decoded as one batch"):
-        reference_generator.generate_batch(requests, [None, None])
-    too_many = [GenerationRequest(prompt="a", seed=1, grid_size=3)] * 2
-    assert not fast.can_batch(too_many)
-    with pytest.raises(ValueError, match="cannot be decoded as one batch"):
-        fast.generate_batch(too_many, [None, None])
+    two_single = [GenerationRequest(prompt="a", seed=1)] * 2
+    assert fast.can_batch(two_single) == planner.can_join([1, 1])
+    assert not fast.can_batch(two_single[:1])
+    two_grids = [GenerationRequest(prompt="a", seed=1, grid_size=2)] * 2
+    assert not fast.can_batch(two_grids)  # 8 images: more than a CPU joins
+    assert not reference_generator.can_batch(two_single)
+    for generator, requests in ((reference_generator, two_single), (fast, two_grids)):
+        with pytest.raises(ValueError, match="cannot be decoded as one batch"):
+            generator.generate_batch(requests, [None, None])
