@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from dalle_frame_server.generation.backend import SamplingSettings, make_backend
+from dalle_frame_server.generation.backend import make_backend
 from dalle_frame_server.generation.base import GenerationRequest
-from dalle_frame_server.generation.fast_backend import DecodeRequest, FastBackend
+from dalle_frame_server.generation.fast_backend import FastBackend
 from dalle_frame_server.generation.generator import MinDalleGenerator
 from dalle_frame_server.generation.model_loading import DalleModules
 
@@ -162,22 +162,7 @@ class ServerVariant:
         if not isinstance(self.backend, FastBackend):
             raise ValueError(f"the {self.backend.name} backend has no decode_many")
         with torch.inference_mode():
-            queued = []
-            for request in requests:
-                text_tokens = self.generator.text_tokens(request.prompt)
-                queued.append(
-                    DecodeRequest(
-                        text_tokens=text_tokens,
-                        encoder_state=self.backend.encode(text_tokens),
-                        image_count=request.grid_size**2,
-                        settings=SamplingSettings(
-                            temperature=request.temperature,
-                            top_k=request.top_k,
-                            supercondition_factor=request.supercondition_factor,
-                        ),
-                        generator=torch.Generator(device=self.device).manual_seed(request.seed),
-                    )
-                )
+            queued = [self.generator.decode_request(request) for request in requests]
             started = time.perf_counter()
             if batched:
                 results = self.backend.decode_many(queued)

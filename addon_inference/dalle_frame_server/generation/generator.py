@@ -64,7 +64,7 @@ class MinDalleGenerator(TextToImage):
         """Return the RGB image (256*grid_size square) for `request`; blocking."""
         started = time.monotonic()
         with torch.inference_mode():
-            decode = self._decode_request(request, progress)
+            decode = self.decode_request(request, progress)
             image_tokens = self.backend.decode(
                 text_tokens=decode.text_tokens,
                 encoder_state=decode.encoder_state,
@@ -109,7 +109,7 @@ class MinDalleGenerator(TextToImage):
         started = time.monotonic()
         with torch.inference_mode():
             decodes = [
-                self._decode_request(request, callback)
+                self.decode_request(request, callback)
                 for request, callback in zip(requests, progress, strict=True)
             ]
             outcomes = decode_many(decodes)
@@ -125,8 +125,8 @@ class MinDalleGenerator(TextToImage):
         )
         return images
 
-    def _decode_request(
-        self, request: GenerationRequest, progress: ProgressCallback | None
+    def decode_request(
+        self, request: GenerationRequest, progress: ProgressCallback | None = None
     ) -> DecodeRequest:
         """Tokenize and encode a request: everything its decoding needs."""
         if not 0 <= request.seed <= MAX_SEED:
