@@ -37,6 +37,9 @@ class OnnxCtcTranscriber(Transcriber):
             )
         self.model_name = model_name
         self.vocabulary = CtcVocabulary.from_file(folder.vocab)
+        metadata = folder.read_metadata() or {}
+        self.weights = str(metadata.get("weights", "float32"))
+        """How the export stored the weights: float32, int8 (CPU) or float16 (GPU)."""
         options = onnxruntime.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
@@ -52,8 +55,11 @@ class OnnxCtcTranscriber(Transcriber):
                 str(folder.model), options, providers=providers
             )
         except Exception as error:  # onnxruntime raises its own exception types
+            advice = "export the model again"
+            if self.weights == "float16" and providers == [_CPU]:
+                advice = "it was exported with --float16 for GPUs; export it without --float16"
             raise ModelNotAvailableError(
-                f"ONNX Runtime cannot load {folder.model} ({error}); export the model again"
+                f"ONNX Runtime cannot load {folder.model} ({error}); {advice}"
             ) from error
         inputs = [node.name for node in self._session.get_inputs()]
         if inputs != ["input_values"]:
@@ -61,13 +67,16 @@ class OnnxCtcTranscriber(Transcriber):
                 f"{folder.model} takes {inputs}, not ['input_values']: not a wav2vec2 CTC export"
             )
         self.provider = self._session.get_providers()[0]
-        metadata = folder.read_metadata() or {}
         _LOGGER.info(
-            "ASR model %s loaded (%s, %s weights)",
-            model_name,
-            self.provider,
-            metadata.get("weights", "float32"),
+            "ASR model %s loaded (%s, %s weights)", model_name, self.provider, self.weights
         )
+        if self.weights == "float16" and self.provider == _CPU:
+            _LOGGER.warning(
+                "ASR model %s was exported with --float16 for GPUs; ONNX Runtime's CPU provider "
+                "runs it through float32 casts (no faster, no smaller than float32). For a CPU "
+                "server export it without --float16 (or with --int8)",
+                model_name,
+            )
 
     def transcribe(self, samples: np.ndarray) -> str:
         """Return the text (lower case) of float32 mono 16 kHz samples in -1..1; blocking."""
