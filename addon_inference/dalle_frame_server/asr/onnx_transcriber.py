@@ -57,7 +57,10 @@ class OnnxCtcTranscriber(Transcriber):
         except Exception as error:  # onnxruntime raises its own exception types
             advice = "export the model again"
             if self.weights == "float16" and providers == [_CPU]:
-                advice = "it was exported with --float16 for GPUs; export it without --float16"
+                advice = (
+                    "it was exported with --float16 for GPUs; for a CPU server export it "
+                    "without --float16"
+                )
             raise ModelNotAvailableError(
                 f"ONNX Runtime cannot load {folder.model} ({error}); {advice}"
             ) from error
