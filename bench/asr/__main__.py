@@ -6,7 +6,11 @@ A random-weight `Wav2Vec2ForCTC` with facebook/wav2vec2-large-960h-lv60-self's e
 (24 layers, hidden 1024, 315 M parameters) is built once and exported with the server's own
 exporter into build/bench-models/asr-large/ (never committed; about 1.2 GB). Then, on the same
 weights and one clip of noise: PyTorch, ONNX Runtime as the server creates its session, ONNX
-Runtime with each graph optimization level, and a MatMul-only per-channel dynamic int8 model.
+Runtime with each graph optimization level, a MatMul-only per-channel dynamic int8 model, and
+the float16 model of the server's `--float16` export (for GPU servers). The float16 row runs on
+ONNX Runtime's CUDA provider where onnxruntime-gpu sees a GPU and says "(CUDA)"; otherwise it
+runs on the CPU provider and says "(CPU)" (ORT casts its weights back to float32 there: no
+speed-up is expected; the row shows that it runs and how many frames it keeps).
 Variants take turns in every run; the table shows medians, the ratio to PyTorch, and how many
 frames pick the same token as PyTorch (random weights: no word error rate can be measured).
 """
@@ -27,7 +31,7 @@ import numpy as np
 import onnxruntime
 import torch
 
-from dalle_frame_server.asr.export import export_ctc_model, quantize_int8
+from dalle_frame_server.asr.export import convert_float16, export_ctc_model, quantize_int8
 from dalle_frame_server.asr.model_folder import AsrModelFolder
 from dalle_frame_server.asr.test_model import WAV2VEC2_VOCAB
 
@@ -36,6 +40,9 @@ _LOGGER = logging.getLogger("bench.asr")
 LARGE_SOURCE = "bench: random Wav2Vec2ForCTC with wav2vec2-large-960h-lv60-self's shapes, v1"
 MODEL_SEED = 20
 SAMPLE_RATE = 16_000
+
+CPU = "CPUExecutionProvider"
+CUDA = "CUDAExecutionProvider"
 
 OPTIMIZATION_LEVELS = {
     "disabled": onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL,
@@ -67,8 +74,8 @@ def large_model() -> torch.nn.Module:
         return Wav2Vec2ForCTC(config).eval()
 
 
-def ensure_exports(root: Path, model: torch.nn.Module) -> tuple[Path, Path]:
-    """The fp32 export (server's exporter) and its MatMul-only per-channel int8 version."""
+def ensure_exports(root: Path, model: torch.nn.Module) -> tuple[Path, Path, Path]:
+    """The fp32 export (server's exporter), its int8 (MatMul, per channel) and float16 forms."""
     folder = AsrModelFolder(root / "fp32")
     metadata = folder.read_metadata() if folder.is_complete() else None
     if metadata is None or metadata.get("source") != LARGE_SOURCE:
@@ -80,19 +87,26 @@ def ensure_exports(root: Path, model: torch.nn.Module) -> tuple[Path, Path]:
         partial = int8.with_name(int8.name + ".part")
         quantize_int8(folder.model, partial)
         partial.replace(int8)
-    return folder.model, int8
+    float16 = root / "float16.onnx"
+    if not float16.is_file() or float16.stat().st_mtime < folder.model.stat().st_mtime:
+        _LOGGER.info("Converting to float16 (the --float16 export's graph) into %s", float16)
+        partial = float16.with_name(float16.name + ".part")
+        convert_float16(folder.model, partial)
+        partial.replace(float16)
+    return folder.model, int8, float16
 
 
 def ort_session(
-    path: Path, *, threads: int | None, level: str | None
+    path: Path, *, threads: int | None, level: str | None, provider: str = CPU
 ) -> onnxruntime.InferenceSession:
-    """A CPU session; `level` None keeps ONNX Runtime's defaults (what the server does)."""
+    """A session; `level` None keeps ONNX Runtime's defaults (what the server does)."""
     options = onnxruntime.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
     if level is not None:
         options.graph_optimization_level = OPTIMIZATION_LEVELS[level]
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    providers = [provider] if provider == CPU else [provider, CPU]
+    return onnxruntime.InferenceSession(str(path), options, providers=providers)
 
 
 def main() -> None:
@@ -109,7 +123,7 @@ def main() -> None:
     torch.set_num_threads(threads)
 
     model = large_model()
-    fp32_path, int8_path = ensure_exports(args.models_dir / "asr-large", model)
+    fp32_path, int8_path, float16_path = ensure_exports(args.models_dir / "asr-large", model)
     clip = np.random.default_rng(0).standard_normal(int(args.seconds * SAMPLE_RATE))
     clip = ((clip - clip.mean()) / (clip.std() + 1e-7)).astype(np.float32)[None, :]
 
@@ -125,6 +139,16 @@ def main() -> None:
     for level in OPTIMIZATION_LEVELS:
         sessions[f"ort {level}"] = ort_session(fp32_path, threads=threads, level=level)
     sessions["ort int8 matmul/channel"] = ort_session(int8_path, threads=threads, level="all")
+    float16_session = ort_session(
+        float16_path,
+        threads=args.threads,
+        level=None,
+        provider=CUDA if CUDA in onnxruntime.get_available_providers() else CPU,
+    )
+    float16_provider = float16_session.get_providers()[0]  # the one it really got
+    sessions[f"ort float16 ({float16_provider.removesuffix('ExecutionProvider')})"] = (
+        float16_session
+    )
     for name, session in sessions.items():
         runners[name] = lambda session=session: session.run(["logits"], {"input_values": clip})[0]
 
@@ -169,6 +193,7 @@ def main() -> None:
         "onnxruntime": onnxruntime.__version__,
         "clip_seconds": args.seconds,
         "runs": args.runs,
+        "float16_provider": float16_provider,
     }
     args.out.write_text(json.dumps({"environment": environment, "rows": rows}, indent=1))
     print(f"\nJSON written to {args.out}")
