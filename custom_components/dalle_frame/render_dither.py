@@ -51,6 +51,8 @@ def _srgb_to_linear(values: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]
 
 _LINEAR: Final = _srgb_to_linear(np.arange(256) / 255.0).astype(np.float32)
 _LINEAR_8BIT: Final = np.round(_LINEAR * 255.0).astype(np.uint8)
+# The same conversion as a table for Pillow's ``Image.point`` on RGB pictures.
+_LINEAR_TABLE: Final = _LINEAR_8BIT.tolist() * 3
 
 # sRGB (D65) linear RGB -> XYZ, rows X, Y, Z, each divided by the white point.
 _RGB_TO_XYZ: Final = np.array(
@@ -159,23 +161,25 @@ def dither_ordered(rgb: UInt8Array, palette: UInt8Array) -> UInt8Array:
     return pairs[pair, (threshold < share).view(np.uint8)]
 
 
+def floyd_steinberg_image(picture: Image.Image, palette: UInt8Array) -> Image.Image:
+    """Floyd-Steinberg in linear light on an RGB image, by Pillow's C quantizer.
+
+    Returns a "P" image whose pixel values are positions into ``palette`` ((n, 3) uint8
+    sRGB). Every Pillow call here releases the GIL, so pieces of a picture can be dithered on
+    several threads at once.
+    """
+    palette_image = Image.new("P", (1, 1))
+    # Only the n entries given: Pillow (>= 9.1) matches against exactly these colours.
+    palette_image.putpalette(_LINEAR_8BIT[palette].tobytes())
+    linear = picture.point(_LINEAR_TABLE)
+    return linear.quantize(palette=palette_image, dither=Image.Dither.FLOYDSTEINBERG)
+
+
 def dither_floyd_steinberg(rgb: UInt8Array, palette: UInt8Array) -> UInt8Array:
     """Floyd-Steinberg in linear light, by Pillow's C quantizer."""
-    linear_palette = _LINEAR_8BIT[palette]
-    # Pad the 256-entry table with the first colour so only panel colours can be chosen.
-    table = np.concatenate(
-        [linear_palette, np.repeat(linear_palette[:1], 256 - len(palette), axis=0)]
-    )
-    palette_image = Image.new("P", (1, 1))
-    palette_image.putpalette(table.tobytes())
     height, width = rgb.shape[:2]
-    picture = Image.frombytes("RGB", (width, height), rgb.tobytes())
-    picture = picture.point(_LINEAR_8BIT.tolist() * 3)
-    quantized = picture.quantize(palette=palette_image, dither=Image.Dither.FLOYDSTEINBERG)
-    positions = np.array(quantized, dtype=np.uint8)
-    # Ties resolve to the first entry; never let a padding entry reach the caller anyway.
-    positions[positions >= len(palette)] = 0
-    return positions
+    picture = Image.frombytes("RGB", (width, height), np.ascontiguousarray(rgb).tobytes())
+    return np.asarray(floyd_steinberg_image(picture, palette), dtype=np.uint8)
 
 
 def _diffuse(work: FloatArray, palette: FloatArray) -> UInt8Array:
