@@ -1,0 +1,135 @@
+"""Tests of rendering in two column bands: exact resampling, the band layout, no seam."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from custom_components.dalle_frame import render
+from custom_components.dalle_frame.render import FITS, PANELS, RenderOptions, render_frame
+from custom_components.dalle_frame.render_dither import (
+    _LINEAR,
+    dither_floyd_steinberg,
+)
+
+# Every box art is fitted into: each panel both ways, and the 13.3" panel above a caption.
+BOXES = sorted(
+    {(panel.width, panel.height) for panel in PANELS.values()}
+    | {(panel.height, panel.width) for panel in PANELS.values()}
+    | {(1600, 1110), (1200, 1530)}
+)
+
+
+def noise_art(width: int, height: int, seed: int = 0) -> Image.Image:
+    """Random RGB art (every pixel differs: any resampling difference shows)."""
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    """Encode an image as PNG."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def indices_of(frame: bytes) -> np.ndarray:
+    """The pixel indices of a rendered frame."""
+    return np.asarray(Image.open(io.BytesIO(frame)))
+
+
+@pytest.mark.parametrize("fit", FITS)
+@pytest.mark.parametrize("art_size", [(256, 256), (768, 768), (300, 200)])
+def test_banded_resampling_equals_pillows_one_call_to_the_bit(
+    fit: str, art_size: tuple[int, int]
+) -> None:
+    """Horizontal pass, then the vertical pass per column band: Pillow's own Lanczos resize."""
+    art = noise_art(*art_size)
+    for box in BOXES:
+        plan = render.plan_fit(art.size, box, fit)
+        expected = art.resize(plan.size, Image.Resampling.LANCZOS, box=plan.box)
+        assert np.array_equal(np.asarray(render.fit_art(art, box, fit)), np.asarray(expected))
+
+
+def test_fit_plans_match_the_documented_fits() -> None:
+    """Contain keeps the whole art inside, cover crops the centre, stretch fills the box."""
+    assert render.plan_fit((256, 256), (600, 448), "contain") == render.FitPlan(
+        (448, 448), (0.0, 0.0, 256.0, 256.0)
+    )
+    cover = render.plan_fit((256, 256), (600, 448), "cover")
+    assert cover.size == (600, 448)
+    assert cover.box[0] == 0.0
+    assert cover.box[2] == 256.0
+    assert cover.box[1] == pytest.approx((256 - 448 * 256 / 600) / 2)
+    assert render.plan_fit((300, 200), (600, 448), "stretch") == render.FitPlan(
+        (600, 448), (0.0, 0.0, 300.0, 200.0)
+    )
+
+
+@pytest.mark.parametrize(
+    ("panel_key", "orientation", "fit"),
+    [
+        ("inky_impression_spectra_13_3", "landscape", "contain"),
+        ("inky_impression_spectra_13_3", "portrait", "cover"),
+        ("inky_impression_5_7", "portrait", "stretch"),
+    ],
+)
+def test_floyd_steinberg_frame_is_two_bands_each_dithered_past_the_split(
+    panel_key: str, orientation: str, fit: str
+) -> None:
+    """Each half of the art is Floyd-Steinberg of its columns plus 16 beyond the middle.
+
+    Built here independently from Pillow's one-call resize and the whole-array dither.
+    """
+    art = noise_art(256, 256, seed=3)
+    options = RenderOptions(panel=panel_key, orientation=orientation, fit=fit)
+    panel = PANELS[panel_key]
+    plan = render.plan_fit(art.size, options.size, fit)
+    fitted = np.asarray(art.resize(plan.size, Image.Resampling.LANCZOS, box=plan.box))
+    colours = np.array(panel.palette_at(0.5), dtype=np.uint8)
+    middle, overlap = plan.size[0] // 2, render._OVERLAP_COLUMNS
+    left = dither_floyd_steinberg(np.ascontiguousarray(fitted[:, : middle + overlap]), colours)
+    right = dither_floyd_steinberg(np.ascontiguousarray(fitted[:, middle - overlap :]), colours)
+    positions = np.concatenate([left[:, :middle], right[:, overlap:]], axis=1)
+    expected = np.array(panel.indices, dtype=np.uint8)[positions]
+    frame = indices_of(render_frame(png_bytes(art), options))
+    width, height = options.size
+    top, left_edge = (height - plan.size[1]) // 2, (width - plan.size[0]) // 2
+    region = frame[top : top + plan.size[1], left_edge : left_edge + plan.size[0]]
+    assert np.array_equal(region, expected)
+
+
+def test_narrow_art_is_dithered_in_one_piece() -> None:
+    """Art fitted narrower than two bands is one Floyd-Steinberg picture."""
+    art = noise_art(16, 256, seed=4)
+    options = RenderOptions(panel="inky_impression_4")  # 640x400: the art becomes 25x400
+    plan = render.plan_fit(art.size, options.size, "contain")
+    assert plan.size[0] < 2 * render._MIN_BAND_COLUMNS
+    fitted = np.asarray(art.resize(plan.size, Image.Resampling.LANCZOS))
+    colours = np.array(PANELS["inky_impression_4"].palette_at(0.5), dtype=np.uint8)
+    expected = dither_floyd_steinberg(np.ascontiguousarray(fitted), colours)
+    frame = indices_of(render_frame(png_bytes(art), options))
+    left = (640 - plan.size[0]) // 2
+    assert np.array_equal(frame[:, left : left + plan.size[0]], expected)
+
+
+@pytest.mark.parametrize("grey", [40, 90, 128, 170])
+def test_no_seam_shows_where_the_bands_meet(grey: int) -> None:
+    """On flat grey the columns at the split are as bright as the rest, on average.
+
+    Without the overlap the left band drops its rightward error at the split and the
+    columns there come out about 0.013 darker in linear light (a visible line).
+    """
+    panel_key = "inky_impression_spectra_13_3"
+    panel = PANELS[panel_key]
+    art = png_bytes(Image.new("RGB", (64, 64), (grey, grey, grey)))
+    frame = indices_of(render_frame(art, RenderOptions(panel=panel_key, fit="stretch")))
+    table = np.zeros((256, 3), dtype=np.uint8)
+    for colour in panel.colours:
+        table[colour.index] = colour.at(0.5)
+    columns = _LINEAR[table[frame]].mean(axis=(0, 2))
+    seam = columns[796:804].mean()
+    assert abs(seam - columns.mean()) < 0.003
