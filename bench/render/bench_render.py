@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from quality import mean_delta_e, quality_pictures  # noqa: E402
+from reference import reference_frame, reference_render  # noqa: E402
 
 
 def load_render_modules() -> types.ModuleType:
@@ -139,37 +140,101 @@ CAPTION = "a watercolor of a lighthouse in a storm, waves crashing on the rocks"
 
 
 def time_panel(panel_key: str, png: bytes, canvas: np.ndarray, repeat: int, inky: bool) -> None:
-    """Print render_frame's time per dither (and inky's set_image on the same picture)."""
+    """Print render_frame's time per dither, against the one-thread reference and inky."""
     inky_ms = inky_best = float("nan")
     if inky:
         driver, image = inky_driver(panel_key), Image.fromarray(canvas)
         inky_ms, inky_best = timed(lambda: driver.set_image(image, saturation=SATURATION), repeat)
-    print(f"{'render time (ms)':<22}{'median':>8}{'best':>8}{'vs inky':>9}{'caption':>9}")
+    print(
+        f"{'render time (ms)':<22}{'median':>8}{'best':>8}{'1 thread':>10}{'ratio':>8}"
+        f"{'vs inky':>9}{'caption':>9}"
+    )
     for dither in render.DITHERS:
         options = render.RenderOptions(panel=panel_key, dither=dither)
         ms, best = timed(lambda o=options: render.render_frame(png, o), repeat)
+        old_ms, _ = timed(lambda o=options: reference_render(render, png, o), repeat)
         captioned = render.RenderOptions(panel=panel_key, dither=dither, caption=CAPTION)
         caption_ms, _ = timed(lambda o=captioned: render.render_frame(png, o), repeat)
         ratio = f"{ms / inky_ms:8.2f}x" if inky else f"{'-':>9}"
-        print(f"  {dither:<20}{ms:8.1f}{best:8.1f}{ratio}{caption_ms:9.1f}")
+        print(
+            f"  {dither:<20}{ms:8.1f}{best:8.1f}{old_ms:10.1f}{ms / old_ms:7.2f}x"
+            f"{ratio}{caption_ms:9.1f}"
+        )
     if inky:
-        print(f"  {'inky set_image':<20}{inky_ms:8.1f}{inky_best:8.1f}{1.0:8.2f}x")
+        print(f"  {'inky set_image':<20}{inky_ms:8.1f}{inky_best:8.1f}{'':18}{1.0:8.2f}x")
+
+
+def time_fits(panel_key: str, png: bytes, repeat: int) -> None:
+    """Print the default dither's time for every orientation and fit (target: < 50 ms)."""
+    cells = []
+    for orientation in render.ORIENTATIONS:
+        for fit in render.FITS:
+            options = render.RenderOptions(panel=panel_key, orientation=orientation, fit=fit)
+            ms, _ = timed(lambda o=options: render.render_frame(png, o), repeat)
+            cells.append(f"{orientation[0]}/{fit} {ms:5.1f}")
+    print(f"  {'floyd_steinberg, ms':<20}  " + "  ".join(cells))
+
+
+def time_stages(png: bytes, repeat: int) -> None:
+    """Print where the time of the biggest panel's default render goes, stage by stage."""
+    panel_key, panel = max(render.PANELS.items(), key=lambda item: item[1].width * item[1].height)
+    options = render.RenderOptions(panel=panel_key)
+    background = panel.colour(options.background)
+    art = render.decode_art(png, background.at(SATURATION))
+    plan = render.plan_fit(art.size, options.size, options.fit)
+    colours = np.array(panel.palette_at(SATURATION), dtype=np.uint8)
+    remap = list(panel.indices)
+    frame = render._compose(options, art, panel, background, None)
+    indices = np.asarray(frame)
+    palette = panel.png_palette(SATURATION)
+    frame.putpalette(palette)
+
+    def pillow_png() -> bytes:
+        """Pillow's own PNG writer, as before."""
+        buffer = io.BytesIO()
+        frame.save(buffer, format="PNG", compress_level=1)
+        return buffer.getvalue()
+
+    stages = {
+        "decode art": lambda: render.decode_art(png, background.at(SATURATION)),
+        "Lanczos horizontal pass": lambda: render._widen(art, plan),
+        "fit + dither, 2 bands": lambda: render._dither_floyd_steinberg(art, plan, colours, remap),
+        "compose (all of it)": lambda: render._compose(options, art, panel, background, None),
+        "PNG, 2 threads": lambda: render.encode_palette_png(indices, palette),
+        "PNG, 1 thread": lambda: render.encode_palette_png(indices, palette, threads=1),
+        "PNG, Pillow's writer": pillow_png,
+        "render_frame": lambda: render.render_frame(png, options),
+    }
+    print(f"\n== stages of the {panel.name} default render (median ms, {plan.size} art) ==")
+    for name, function in stages.items():
+        ms, best = timed(function, repeat)
+        print(f"  {name:<26}{ms:7.1f}{best:7.1f}")
+    print(f"  PNG size: ours {len(render.encode_palette_png(indices, palette))} bytes, ", end="")
+    print(f"Pillow's {len(pillow_png())} bytes")
 
 
 def quality_panel(
     panel_key: str, pictures: dict[str, np.ndarray], save_images: Path | None
-) -> tuple[float, float]:
-    """Print Delta E per dither and for inky; return the default mode's and inky's means."""
+) -> tuple[float, float, float]:
+    """Print Delta E per dither, the old one-band Floyd-Steinberg and inky; return their means.
+
+    Returns (default mode, one-band Floyd-Steinberg, inky).
+    """
     panel, driver = render.PANELS[panel_key], inky_driver(panel_key)
     names = list(pictures)
     print(f"{'Delta E':<22}" + "".join(f"{name:>13}" for name in names) + f"{'mean':>8}")
     means: dict[str, float] = {}
     invalid_total = 0
-    for method in [*render.DITHERS, "inky"]:
+    for method in [*render.DITHERS, "one band", "inky"]:
         values = []
         for name in names:
             canvas, box = fitted_canvas(pictures[name], panel_key)
-            if method == "inky":
+            if method == "one band":
+                options = render.RenderOptions(panel=panel_key)
+                frame = reference_frame(render, png_bytes(pictures[name]), options)
+                indices = np.asarray(frame)
+                shown = panel_table(panel_key)[indices]
+            elif method == "inky":
                 driver.set_image(Image.fromarray(canvas), saturation=SATURATION)
                 indices = np.asarray(driver.buf, dtype=np.uint8)
                 shown = inky_table(driver, panel_key)[indices]
@@ -188,14 +253,14 @@ def quality_panel(
                 save_images.mkdir(parents=True, exist_ok=True)
                 Image.fromarray(shown).save(save_images / f"{panel_key}_{name}_{method}.png")
         means[method] = float(np.mean(values))
-        label = "inky (set_image)" if method == "inky" else method
+        label = {"inky": "inky (set_image)", "one band": "f-s in 1 band (old)"}.get(method, method)
         print(f"  {label:<20}" + "".join(f"{v:13.2f}" for v in values) + f"{means[method]:8.2f}")
     share = invalid_total / (len(names) * panel.width * panel.height)
     print(
         f"  inky sent {invalid_total} pixels ({share:.2%}) with an index the panel does not "
         "take (7 CLEAN or 8+), counted above as the colour its own palette gives them"
     )
-    return means["floyd_steinberg"], means["inky"]
+    return means["floyd_steinberg"], means["one band"], means["inky"]
 
 
 def run(repeat: int, save_images: Path | None, timing_only: bool) -> None:
@@ -217,14 +282,19 @@ def run(repeat: int, save_images: Path | None, timing_only: bool) -> None:
         print(f"\n== {panel.name} ({panel.width}x{panel.height}) ==")
         canvas = fitted_canvas(pictures["photo_noise"], panel_key)[0]
         time_panel(panel_key, timing_png, canvas, repeat, inky=not timing_only)
+        time_fits(panel_key, timing_png, repeat)
         if not timing_only:
             summary.append((panel.name, *quality_panel(panel_key, pictures, save_images)))
+    time_stages(timing_png, repeat)
     if timing_only:
         return
-    print("\n== default mode (floyd_steinberg) vs inky, mean Delta E ==")
-    for name, ours, theirs in summary:
+    print("\n== default mode (floyd_steinberg, 2 bands) vs inky and vs 1 band, mean Delta E ==")
+    for name, ours, one_band, theirs in summary:
         verdict = "better" if ours < theirs else "WORSE"
-        print(f"  {name:<36}{ours:7.2f} vs {theirs:6.2f}  ({ours / theirs:.2f}x, {verdict})")
+        print(
+            f"  {name:<36}{ours:7.3f} vs inky {theirs:6.2f} ({ours / theirs:.2f}x, {verdict});"
+            f" 1 band {one_band:7.3f} ({ours - one_band:+.3f})"
+        )
     driver_round_trip(timing_png)
 
 

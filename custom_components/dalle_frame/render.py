@@ -52,6 +52,10 @@ _RESAMPLE: Final = Image.Resampling.LANCZOS
 # Floyd-Steinberg on two column bands: columns each band dithers past the split and drops,
 # so the error field is settled on both sides of it.
 _OVERLAP_COLUMNS: Final = 16
+# Dithers that decide each pixel alone: their bands need no overlap and give the same result.
+_PIXELWISE_DITHERS: Final = frozenset({"ordered", "none"})
+# A horizontal pass of fewer output pixels than this per half runs on one thread.
+_PARALLEL_WIDEN_PIXELS: Final = 100_000
 # Pictures narrower than twice this are resampled and dithered in one piece.
 _MIN_BAND_COLUMNS: Final = 64
 
@@ -175,10 +179,25 @@ def _widen(art: Image.Image, plan: FitPlan) -> Image.Image:
     """Return Lanczos' horizontal pass: every art row resampled to the fitted width.
 
     Pillow resamples horizontally, then vertically; done as two calls the result is the
-    same to the bit (tested), and the vertical pass can then run on columns apart.
+    same to the bit (tested), and the vertical pass can then run on columns apart. Rows are
+    independent here, so the top and bottom halves of the art run on two threads.
     """
     left, _, right, _ = plan.box
-    return art.resize((plan.size[0], art.height), _RESAMPLE, box=(left, 0, right, art.height))
+    width, height = plan.size[0], art.height
+
+    def rows(top: int, bottom: int) -> Image.Image:
+        """Return the horizontal pass of art rows ``top:bottom``."""
+        part = art.crop((0, top, art.width, bottom))
+        return part.resize((width, bottom - top), _RESAMPLE, box=(left, 0, right, bottom - top))
+
+    middle = height // 2
+    if middle * width < _PARALLEL_WIDEN_PIXELS:
+        return rows(0, height)
+    upper, lower = run_in_parallel([lambda: rows(0, middle), lambda: rows(middle, height)])
+    wide = Image.new("RGB", (width, height))
+    wide.paste(upper, (0, 0))
+    wide.paste(lower, (0, middle))
+    return wide
 
 
 def _heighten(wide: Image.Image, plan: FitPlan, start: int, stop: int) -> Image.Image:
@@ -193,11 +212,12 @@ def _heighten(wide: Image.Image, plan: FitPlan, start: int, stop: int) -> Image.
 def _column_bands(width: int, overlap: int) -> list[tuple[int, int, int, int]]:
     """Return (start, stop, keep_start, keep_stop) of the fitted columns per thread.
 
-    Two bands split at the middle. Each band resamples (and dithers) ``overlap`` columns
-    past the middle into the other band and keeps only its own columns, so an error
+    Two bands split near the middle, at a multiple of 8 columns (so the ordered dither's
+    8x8 matrix lines up in both). Each band resamples (and dithers) ``overlap`` columns
+    past the split into the other band and keeps only its own columns, so an error
     diffusion behaves at the split as inside a picture. Narrow pictures take one band.
     """
-    middle = width // 2
+    middle = width // 2 // 8 * 8
     if middle < _MIN_BAND_COLUMNS:
         return [(0, width, 0, width)]
     overlap = min(overlap, middle, width - middle)
@@ -259,10 +279,38 @@ def _dither_floyd_steinberg(
     )
 
 
+def _dither_pixelwise(
+    dither: str, art: Image.Image, plan: FitPlan, colours: np.ndarray, indices: list[int] | None
+) -> list[tuple[int, Image.Image]]:
+    """Fit and dither the art with a per-pixel numpy method, two column bands on two threads.
+
+    ``ordered`` and ``none`` decide each pixel alone (the Bayer matrix lines up at the
+    split), so the bands give exactly what the whole picture would. Returns (first fitted
+    column, "P" image of panel indices) per band.
+    """
+    wide = _widen(art, plan)
+    lookup = None if indices is None else np.array(indices, dtype=np.uint8)
+
+    def band(start: int, stop: int) -> tuple[int, Image.Image]:
+        """Resample, dither and index one band."""
+        fitted = _heighten(wide, plan, start, stop)
+        positions = DITHER_FUNCTIONS[dither](np.asarray(fitted, dtype=np.uint8), colours)
+        if lookup is not None:
+            positions = lookup[positions]
+        return start, Image.frombytes("P", fitted.size, positions.tobytes())
+
+    return run_in_parallel(
+        [
+            lambda start=start, stop=stop: band(start, stop)
+            for start, stop, _, _ in _column_bands(plan.size[0], 0)
+        ]
+    )
+
+
 def _dither_array(
     dither: str, art: Image.Image, plan: FitPlan, colours: np.ndarray, indices: list[int] | None
 ) -> list[tuple[int, Image.Image]]:
-    """Fit the art, dither it with a numpy method; return [(0, "P" image of panel indices)]."""
+    """Fit the art, dither it whole with a numpy method; return [(0, "P" image of indices)]."""
     fitted = _fit_planned(art, plan)
     positions = DITHER_FUNCTIONS[dither](np.asarray(fitted, dtype=np.uint8), colours)
     if indices is not None:
@@ -286,6 +334,8 @@ def _compose(
     remap = None if indices == list(range(len(indices))) else indices
     if options.dither == "floyd_steinberg":
         parts = _dither_floyd_steinberg(art, plan, colours, remap)
+    elif options.dither in _PIXELWISE_DITHERS:
+        parts = _dither_pixelwise(options.dither, art, plan, colours, remap)
     else:
         parts = _dither_array(options.dither, art, plan, colours, remap)
     frame = Image.new("P", (width, height), background.index)

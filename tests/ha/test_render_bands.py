@@ -12,6 +12,7 @@ from custom_components.dalle_frame import render
 from custom_components.dalle_frame.render import FITS, PANELS, RenderOptions, render_frame
 from custom_components.dalle_frame.render_dither import (
     _LINEAR,
+    DITHER_FUNCTIONS,
     dither_floyd_steinberg,
 )
 
@@ -80,7 +81,9 @@ def test_fit_plans_match_the_documented_fits() -> None:
 def test_floyd_steinberg_frame_is_two_bands_each_dithered_past_the_split(
     panel_key: str, orientation: str, fit: str
 ) -> None:
-    """Each half of the art is Floyd-Steinberg of its columns plus 16 beyond the middle.
+    """Each half of the art is Floyd-Steinberg of its columns plus 16 beyond the split.
+
+    The split is the middle column, rounded down to a multiple of 8.
 
     Built here independently from Pillow's one-call resize and the whole-array dither.
     """
@@ -90,7 +93,7 @@ def test_floyd_steinberg_frame_is_two_bands_each_dithered_past_the_split(
     plan = render.plan_fit(art.size, options.size, fit)
     fitted = np.asarray(art.resize(plan.size, Image.Resampling.LANCZOS, box=plan.box))
     colours = np.array(panel.palette_at(0.5), dtype=np.uint8)
-    middle, overlap = plan.size[0] // 2, render._OVERLAP_COLUMNS
+    middle, overlap = plan.size[0] // 2 // 8 * 8, render._OVERLAP_COLUMNS
     left = dither_floyd_steinberg(np.ascontiguousarray(fitted[:, : middle + overlap]), colours)
     right = dither_floyd_steinberg(np.ascontiguousarray(fitted[:, middle - overlap :]), colours)
     positions = np.concatenate([left[:, :middle], right[:, overlap:]], axis=1)
@@ -99,6 +102,34 @@ def test_floyd_steinberg_frame_is_two_bands_each_dithered_past_the_split(
     width, height = options.size
     top, left_edge = (height - plan.size[1]) // 2, (width - plan.size[0]) // 2
     region = frame[top : top + plan.size[1], left_edge : left_edge + plan.size[0]]
+    assert np.array_equal(region, expected)
+
+
+@pytest.mark.parametrize("dither", ["ordered", "none"])
+@pytest.mark.parametrize(
+    ("panel_key", "orientation", "fit", "art_size"),
+    [
+        ("inky_impression_spectra_13_3", "landscape", "cover", (256, 256)),
+        ("inky_impression_5_7", "portrait", "contain", (256, 256)),
+        ("inky_impression_5_7", "landscape", "contain", (300, 200)),  # 600 wide: split at 296
+    ],
+)
+def test_pixelwise_dithers_in_bands_equal_the_whole_picture(
+    dither: str, panel_key: str, orientation: str, fit: str, art_size: tuple[int, int]
+) -> None:
+    """Ordered (Bayer matrix aligned at the split) and none give the one-piece result."""
+    art = noise_art(*art_size, seed=5)
+    options = RenderOptions(panel=panel_key, orientation=orientation, fit=fit, dither=dither)
+    panel = PANELS[panel_key]
+    plan = render.plan_fit(art.size, options.size, fit)
+    fitted = np.asarray(art.resize(plan.size, Image.Resampling.LANCZOS, box=plan.box))
+    colours = np.array(panel.palette_at(0.5), dtype=np.uint8)
+    positions = DITHER_FUNCTIONS[dither](np.ascontiguousarray(fitted), colours)
+    expected = np.array(panel.indices, dtype=np.uint8)[positions]
+    frame = indices_of(render_frame(png_bytes(art), options))
+    width, height = options.size
+    top, left = (height - plan.size[1]) // 2, (width - plan.size[0]) // 2
+    region = frame[top : top + plan.size[1], left : left + plan.size[0]]
     assert np.array_equal(region, expected)
 
 
