@@ -5,10 +5,14 @@ inky's own RGB conversion still works). For every panel it renders the same fitt
 pictures with render_frame and with the inky driver's set_image (an RGB picture of the panel's
 size, saturation 0.5) in the same process, and prints:
 
-- milliseconds per render_frame call (median of --repeat) per dither, and inky's set_image
-  on the same picture, with the ratio;
-- the mean CIE76 Delta E (quality.py) of each dither mode and of inky's conversion, per test
-  picture and on average, plus any index inky produced that the panel does not take;
+- milliseconds per render_frame call (median of --repeat) per dither, the one-thread
+  reference pipeline it replaced (reference.py) with the ratio, and inky's set_image on the
+  same picture;
+- the default dither's time for every orientation and fit (the target is < 50 ms each);
+- the stages of the biggest panel's default render (decode, resampling, dithering, PNG);
+- the mean CIE76 Delta E (quality.py) of each dither mode, of the one-band Floyd-Steinberg
+  it replaced and of inky's conversion, per test picture and on average, plus any index inky
+  produced that the panel does not take;
 - whether each driver's set_image keeps a rendered frame's indices, per saturation.
 """
 

@@ -49,8 +49,11 @@ _PNG_SIGNATURE: Final = b"\x89PNG\r\n\x1a\n"
 # Art is 256..768 px square; refuse anything absurd before decoding it.
 _MAX_ART_PIXELS: Final = 4096 * 4096
 _RESAMPLE: Final = Image.Resampling.LANCZOS
-# Floyd-Steinberg on two column bands: columns each band dithers past the split and drops,
-# so the error field is settled on both sides of it.
+# Floyd-Steinberg runs in one piece up to this many fitted pixels (every 4"-7.3" panel:
+# 16 ms at most), and in two column bands on two threads above it (the 13.3" panel).
+_BANDED_FLOYD_STEINBERG_PIXELS: Final = 600_000
+# Columns each Floyd-Steinberg band dithers past the split and drops, so the error field is
+# settled on both sides of it.
 _OVERLAP_COLUMNS: Final = 16
 # Dithers that decide each pixel alone: their bands need no overlap and give the same result.
 _PIXELWISE_DITHERS: Final = frozenset({"ordered", "none"})
@@ -253,14 +256,19 @@ def _fit_planned(art: Image.Image, plan: FitPlan) -> Image.Image:
 def _dither_floyd_steinberg(
     art: Image.Image, plan: FitPlan, colours: np.ndarray, indices: list[int] | None
 ) -> list[tuple[int, Image.Image]]:
-    """Fit and dither the art by Floyd-Steinberg, two column bands on two threads.
+    """Fit and dither the art by Floyd-Steinberg; return (first column, "P" indices) per band.
 
-    Returns (first fitted column, "P" image of panel indices) per band. Each band runs
-    ``_OVERLAP_COLUMNS`` into the other one and drops them: the error arriving at the split
-    is then settled on both sides, as inside one picture, and no band edge shows.
+    Up to ``_BANDED_FLOYD_STEINBERG_PIXELS`` the fitted picture is dithered in one piece
+    (the textbook result). Bigger pictures (the 13.3" panel) are dithered in two column
+    bands on two threads: each band runs ``_OVERLAP_COLUMNS`` into the other one and drops
+    them, so the error arriving at the split is settled on both sides, as inside one picture,
+    and no line shows there; only the dots along the split differ from one piece.
     """
-    wide = _widen(art, plan)
     table = None if indices is None else indices + [0] * (256 - len(indices))
+    if plan.size[0] * plan.size[1] <= _BANDED_FLOYD_STEINBERG_PIXELS:
+        positions = floyd_steinberg_image(_fit_planned(art, plan), colours)
+        return [(0, positions if table is None else positions.point(table))]
+    wide = _widen(art, plan)
 
     def band(start: int, stop: int, keep_start: int, keep_stop: int) -> tuple[int, Image.Image]:
         """Resample, dither, index and trim one band (all GIL-free Pillow calls)."""

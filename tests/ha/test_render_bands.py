@@ -75,10 +75,10 @@ def test_fit_plans_match_the_documented_fits() -> None:
     [
         ("inky_impression_spectra_13_3", "landscape", "contain"),
         ("inky_impression_spectra_13_3", "portrait", "cover"),
-        ("inky_impression_5_7", "portrait", "stretch"),
+        ("inky_impression_spectra_13_3", "landscape", "stretch"),
     ],
 )
-def test_floyd_steinberg_frame_is_two_bands_each_dithered_past_the_split(
+def test_big_floyd_steinberg_frame_is_two_bands_each_dithered_past_the_split(
     panel_key: str, orientation: str, fit: str
 ) -> None:
     """Each half of the art is Floyd-Steinberg of its columns plus 16 beyond the split.
@@ -112,6 +112,7 @@ def test_floyd_steinberg_frame_is_two_bands_each_dithered_past_the_split(
         ("inky_impression_spectra_13_3", "landscape", "cover", (256, 256)),
         ("inky_impression_5_7", "portrait", "contain", (256, 256)),
         ("inky_impression_5_7", "landscape", "contain", (300, 200)),  # 600 wide: split at 296
+        ("inky_impression_4", "landscape", "contain", (16, 256)),  # 25 wide: one band
     ],
 )
 def test_pixelwise_dithers_in_bands_equal_the_whole_picture(
@@ -133,18 +134,32 @@ def test_pixelwise_dithers_in_bands_equal_the_whole_picture(
     assert np.array_equal(region, expected)
 
 
-def test_narrow_art_is_dithered_in_one_piece() -> None:
-    """Art fitted narrower than two bands is one Floyd-Steinberg picture."""
-    art = noise_art(16, 256, seed=4)
-    options = RenderOptions(panel="inky_impression_4")  # 640x400: the art becomes 25x400
-    plan = render.plan_fit(art.size, options.size, "contain")
-    assert plan.size[0] < 2 * render._MIN_BAND_COLUMNS
-    fitted = np.asarray(art.resize(plan.size, Image.Resampling.LANCZOS))
-    colours = np.array(PANELS["inky_impression_4"].palette_at(0.5), dtype=np.uint8)
-    expected = dither_floyd_steinberg(np.ascontiguousarray(fitted), colours)
+@pytest.mark.parametrize(
+    ("panel_key", "orientation", "fit", "art_size"),
+    [
+        ("inky_impression_7_3", "landscape", "cover", (256, 256)),  # 800x480, the biggest
+        ("inky_impression_spectra_7_3", "portrait", "stretch", (256, 256)),
+        ("inky_impression_5_7", "portrait", "contain", (256, 256)),
+        ("inky_impression_4", "landscape", "contain", (16, 256)),  # 25x400: narrow
+    ],
+)
+def test_small_floyd_steinberg_frame_is_dithered_in_one_piece(
+    panel_key: str, orientation: str, fit: str, art_size: tuple[int, int]
+) -> None:
+    """Up to the 7.3" panels Floyd-Steinberg runs on the whole fitted picture, as before."""
+    art = noise_art(*art_size, seed=4)
+    options = RenderOptions(panel=panel_key, orientation=orientation, fit=fit)
+    panel = PANELS[panel_key]
+    plan = render.plan_fit(art.size, options.size, fit)
+    assert plan.size[0] * plan.size[1] <= render._BANDED_FLOYD_STEINBERG_PIXELS
+    fitted = np.asarray(art.resize(plan.size, Image.Resampling.LANCZOS, box=plan.box))
+    colours = np.array(panel.palette_at(0.5), dtype=np.uint8)
+    positions = dither_floyd_steinberg(np.ascontiguousarray(fitted), colours)
+    expected = np.array(panel.indices, dtype=np.uint8)[positions]
     frame = indices_of(render_frame(png_bytes(art), options))
-    left = (640 - plan.size[0]) // 2
-    assert np.array_equal(frame[:, left : left + plan.size[0]], expected)
+    width, height = options.size
+    top, left = (height - plan.size[1]) // 2, (width - plan.size[0]) // 2
+    assert np.array_equal(frame[top : top + plan.size[1], left : left + plan.size[0]], expected)
 
 
 @pytest.mark.parametrize("grey", [40, 90, 128, 170])
