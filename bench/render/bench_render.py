@@ -257,7 +257,7 @@ def quality_panel(
                 save_images.mkdir(parents=True, exist_ok=True)
                 Image.fromarray(shown).save(save_images / f"{panel_key}_{name}_{method}.png")
         means[method] = float(np.mean(values))
-        label = {"inky": "inky (set_image)", "one band": "f-s in 1 band (old)"}.get(method, method)
+        label = {"inky": "inky (set_image)", "one band": "f-s one piece (old)"}.get(method, method)
         print(f"  {label:<20}" + "".join(f"{v:13.2f}" for v in values) + f"{means[method]:8.2f}")
     share = invalid_total / (len(names) * panel.width * panel.height)
     print(
@@ -292,12 +292,12 @@ def run(repeat: int, save_images: Path | None, timing_only: bool) -> None:
     time_stages(timing_png, repeat)
     if timing_only:
         return
-    print("\n== default mode (floyd_steinberg, 2 bands) vs inky and vs 1 band, mean Delta E ==")
+    print("\n== default mode (floyd_steinberg) vs inky and vs one piece (old), mean Delta E ==")
     for name, ours, one_band, theirs in summary:
         verdict = "better" if ours < theirs else "WORSE"
         print(
             f"  {name:<36}{ours:7.3f} vs inky {theirs:6.2f} ({ours / theirs:.2f}x, {verdict});"
-            f" 1 band {one_band:7.3f} ({ours - one_band:+.3f})"
+            f" one piece {one_band:7.3f} ({ours - one_band:+.3f})"
         )
     driver_round_trip(timing_png)
 
