@@ -14,6 +14,9 @@ seed gives a similar but different image.
 
 `decode_many` decodes several queued requests as one batch where that is allowed (see
 fast_batching.py); `decode` is the one-request case of it.
+
+Where the networks use their weights in place from memory-mapped files (CPU, float32 files),
+the backend keeps only the working network's pages resident (fast_residency.py).
 """
 
 from __future__ import annotations
@@ -35,9 +38,10 @@ from .fast_encoder import FastEncoder
 from .fast_int8 import Int8Projection
 from .fast_linear import ProjectionGroup, check_stacking
 from .fast_parallel import ColumnSplitter
+from .fast_residency import WeightResidency
 from .fast_sampling import draw_tokens, kept_count, sampling_tensor
 from .fast_vqgan import FastDetokenizer
-from .fast_weights import DecoderWeights, Dense, ProjectionFactory
+from .fast_weights import DecoderWeights, Dense
 from .model_loading import DalleModules
 from .model_shapes import IMAGE_VOCAB_USED
 
@@ -68,7 +72,7 @@ class FastBackend:
         self,
         modules: DalleModules,
         *,
-        stack: bool = True,
+        stack: bool | None = None,
         cuda_graphs: bool = True,
         column_blocks: bool | None = None,
         max_batch_images: int = DEFAULT_MAX_BATCH_IMAGES,
@@ -76,9 +80,12 @@ class FastBackend:
     ) -> None:
         """Build the backend over loaded modules (see the module doc).
 
-        stack: stack q|k|v and fc0|fc1 where exact. cuda_graphs: replay the step as a CUDA
-        graph on a GPU. column_blocks: run the decoder's GEMMs as column blocks of one batched
-        GEMM where exact (fast_parallel.py); None = on a CPU with at least two torch threads.
+        stack: stack q|k|v and fc0|fc1 where exact; None = unless the weights are used in
+        place from their files (stacking copies them into anonymous memory, and with column
+        blocks it gained nothing on the 2-core EPYC: 60 ms stacked, 58 ms not).
+        cuda_graphs: replay the step as a CUDA graph on a GPU. column_blocks: run the
+        decoder's GEMMs as column blocks of one batched GEMM where exact (fast_parallel.py);
+        None = on a CPU with at least two torch threads.
         max_joined_images: most images of several requests in one batch; None =
         `CPU_JOINED_IMAGES` on a CPU, `max_batch_images` on a GPU.
         """
@@ -93,11 +100,18 @@ class FastBackend:
         self._splitter = (
             ColumnSplitter(threads) if column_blocks and self.device.type == "cpu" else None
         )
+        if stack is None:
+            stack = not modules.mapped
+        self.residency = WeightResidency(modules.mapped)
         started = time.monotonic()
         with torch.inference_mode():
+            # Building reads weights (checks, int8): each network's pages go once it is built.
             self.decoder = self._build_decoder(modules, stack=stack)
-            self.encoder = FastEncoder(modules.encoder)
+            self.residency.release("decoder")
+            self.encoder = FastEncoder(modules.encoder, stack=stack)
+            self.residency.release("encoder")
             self.detokenizer = FastDetokenizer(modules.detokenizer)
+            self.residency.release("detokenizer")
         self.exact = self._is_exact()
         self._runner: StepRunner = make_step_runner(
             self.decoder, self.device, self.dtype, cuda_graphs=cuda_graphs
@@ -191,6 +205,7 @@ class FastBackend:
 
     def encode(self, text_tokens: torch.Tensor) -> torch.Tensor:
         """Encode (2, 64) text tokens (row 0 unconditional, row 1 the prompt)."""
+        self.residency.enter("encoder")
         with torch.inference_mode(), self._autocast():
             return self.encoder(text_tokens)
 
@@ -231,6 +246,7 @@ class FastBackend:
             if request.image_count < 1:
                 raise ValueError(f"image_count must be at least 1, not {request.image_count}")
         results: list[torch.Tensor | Exception | None] = [None] * len(requests)
+        self.residency.enter("decoder")
         for batch in self.planner.batches(requests):
             outcomes = self._decode_batch([requests[position] for position in batch])
             for position, outcome in zip(batch, outcomes, strict=True):
@@ -354,6 +370,7 @@ class FastBackend:
 
     def detokenize(self, image_tokens: torch.Tensor) -> torch.Tensor:
         """Turn (image_count, 256) tokens into a float (256*g, 256*g, 3) grid in 0..255."""
+        self.residency.enter("detokenizer")
         with torch.inference_mode():
             return self.detokenizer(image_tokens)
 
@@ -387,7 +404,6 @@ class Int8Backend(FastBackend):
         self._release = release_float_weights
         super().__init__(
             modules,
-            stack=True,
             cuda_graphs=False,
             max_batch_images=max_batch_images,
         )
@@ -399,7 +415,13 @@ class Int8Backend(FastBackend):
                 f"the int8 backend runs on the CPU only, not {self.device.type} "
                 "(on a GPU use the fast backend in float16)"
             )
-        make: ProjectionFactory = Int8Projection.from_weight
+
+        def make(weight: torch.Tensor) -> Int8Projection:
+            """Quantize one weight; let the float pages read so far go (if mapped)."""
+            projection = Int8Projection.from_weight(weight)
+            self.residency.release("decoder")
+            return projection
+
         weights = DecoderWeights.from_decoder(
             modules.decoder,
             stack_qkv=False,

@@ -40,15 +40,16 @@ class EncoderLayerWeights:
 class FastEncoder:
     """`DalleBartEncoder.forward` with stacked projections where exact (see module doc)."""
 
-    def __init__(self, encoder: DalleBartEncoder) -> None:
+    def __init__(self, encoder: DalleBartEncoder, *, stack: bool = True) -> None:
+        """Gather the encoder's weights; `stack`: stack the groups where exact (a copy)."""
         first = encoder.layers[0]
         attention = first.self_attn
         self.head_count = attention.head_count
         qkv_weights = [attention.q_proj.weight, attention.k_proj.weight, attention.v_proj.weight]
         glu_parts = [first.glu.fc0.weight, first.glu.fc1.weight]
         with torch.no_grad():
-            self.qkv_stacked = stacking_is_exact(qkv_weights, [ENCODER_ROWS])
-            self.glu_stacked = stacking_is_exact(glu_parts, [ENCODER_ROWS])
+            self.qkv_stacked = stack and stacking_is_exact(qkv_weights, [ENCODER_ROWS])
+            self.glu_stacked = stack and stacking_is_exact(glu_parts, [ENCODER_ROWS])
         _LOGGER.debug(
             "Encoder: q|k|v %s, fc0|fc1 %s",
             "stacked" if self.qkv_stacked else "separate",

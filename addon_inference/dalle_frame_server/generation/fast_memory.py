@@ -11,6 +11,9 @@ not grow). Process-wide: the server applies it once at start-up (the benchmark d
 for every variant, stock min-dalle included).
 
 `drop_mapped_pages`: see its docstring; for loading weights without a transient copy.
+
+`MappedWeights`: the address range of a weights file that is memory-mapped and whose tensors
+the network uses in place; `release()` lets the process's pages of it go between uses.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import ctypes.util
 import logging
 import mmap
 from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 import torch
@@ -78,6 +83,89 @@ def drop_mapped_pages(tensors: Iterable[torch.Tensor]) -> int:
     the file), but anonymous memory reads back as zeros: call it only on tensors whose data has
     been copied elsewhere and that share no storage with a tensor still to be read.
     """
+    return sum(
+        _drop_range(tensor.data_ptr(), tensor.numel() * tensor.element_size()) for tensor in tensors
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MappedWeights:
+    """The part of a memory-mapped weights file that a loaded network reads its weights from.
+
+    The network's tensors are views into a private, read-only-in-practice mapping of the file
+    (`torch.load(..., mmap=True)` then `load_state_dict(..., assign=True)`). Touched pages count
+    in the process's resident set as file pages; `release()` drops them (`MADV_DONTNEED`): the
+    next read faults them back in from the page cache (or the disk, where the kernel reclaimed
+    them), the same bytes. Built only by `of_tensors`, which checks that the whole range lies in
+    one mapping of that file, so a release can never hit anonymous memory (which would read
+    back as zeros).
+    """
+
+    path: Path
+    start: int
+    length: int
+
+    @classmethod
+    def of_tensors(cls, path: Path, tensors: Iterable[torch.Tensor]) -> MappedWeights | None:
+        """Return the range of `tensors` if all lie in one mapping of `path`, else None."""
+        spans = [
+            (tensor.data_ptr(), tensor.data_ptr() + tensor.numel() * tensor.element_size())
+            for tensor in tensors
+            if tensor.numel()
+        ]
+        if not spans:
+            return None
+        start = min(begin for begin, _ in spans)
+        end = max(finish for _, finish in spans)
+        mapping = _mapping_of(start)
+        if mapping is None:
+            return None
+        low, high, mapped_path = mapping
+        try:
+            same_file = mapped_path is not None and Path(mapped_path).samefile(path)
+        except OSError:
+            same_file = False
+        if not same_file or end > high or start < low:
+            return None
+        return cls(path, start, end - start)
+
+    def release(self) -> int:
+        """Drop the process's pages of the range (whole pages inside it); return the bytes."""
+        return _drop_range(self.start, self.length)
+
+    def resident_bytes(self) -> int:
+        """Bytes of the file's mapping now resident in this process (Linux smaps; 0 if unknown)."""
+        try:
+            lines = Path("/proc/self/smaps").read_text().splitlines()
+        except OSError:
+            return 0
+        inside = False
+        for line in lines:
+            fields = line.split()
+            if "-" in fields[0] and not fields[0].endswith(":"):
+                low, high = (int(part, 16) for part in fields[0].split("-"))
+                inside = low <= self.start < high
+            elif inside and fields[0] == "Rss:":
+                return int(fields[1]) * 1024
+        return 0
+
+
+def _mapping_of(address: int) -> tuple[int, int, str | None] | None:
+    """Return (start, end, file path or None) of the mapping holding `address` (Linux only)."""
+    try:
+        lines = Path("/proc/self/maps").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        fields = line.split(maxsplit=5)
+        low, high = (int(part, 16) for part in fields[0].split("-"))
+        if low <= address < high:
+            return low, high, fields[5] if len(fields) == 6 else None
+    return None
+
+
+def _drop_range(start: int, length: int) -> int:
+    """madvise(MADV_DONTNEED) the whole pages inside [start, start + length); return bytes."""
     libc = _c_library()
     madvise = getattr(libc, "madvise", None) if libc is not None else None
     if madvise is None:
@@ -85,15 +173,11 @@ def drop_mapped_pages(tensors: Iterable[torch.Tensor]) -> int:
     madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
     madvise.restype = ctypes.c_int
     page = mmap.PAGESIZE
-    dropped = 0
-    for tensor in tensors:
-        start = tensor.data_ptr()
-        end = start + tensor.numel() * tensor.element_size()
-        first = -(-start // page) * page
-        last = end // page * page
-        if last > first and madvise(first, last - first, _MADV_DONTNEED) == 0:
-            dropped += last - first
-    return dropped
+    first = -(-start // page) * page
+    last = (start + length) // page * page
+    if last > first and madvise(first, last - first, _MADV_DONTNEED) == 0:
+        return last - first
+    return 0
 
 
 def _c_library() -> ctypes.CDLL | None:

@@ -1,4 +1,11 @@
-"""Loading min-dalle's tokenizer and networks from a folder in min-dalle's own layout, offline."""
+"""Loading min-dalle's tokenizer and networks from a folder in min-dalle's own layout, offline.
+
+On a CPU, when a file holds its tensors in the model's dtype, the networks use them in place:
+the file is memory-mapped and nothing is copied (loading takes no memory of its own and the
+weights are clean file pages that `MappedWeights.release` can let go between uses, see
+fast_memory.py). Otherwise (a GPU, another dtype, the legacy file format) each tensor is copied
+into the network's own storage.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,7 @@ import logging
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -15,7 +22,7 @@ import torch
 from torch import nn
 
 from ..errors import ModelNotAvailableError
-from .fast_memory import drop_mapped_pages
+from .fast_memory import MappedWeights, drop_mapped_pages
 from .min_dalle_classes import DalleBartDecoder, DalleBartEncoder, TextTokenizer, VQGanDetokenizer
 from .model_files import model_files
 from .model_shapes import TEXT_TOKEN_COUNT, DalleShape
@@ -48,6 +55,9 @@ class DalleModules:
     decoder: DalleBartDecoder
     detokenizer: VQGanDetokenizer
     shape: DalleShape
+    mapped: dict[str, MappedWeights] = field(default_factory=dict)
+    """The networks ("encoder", "decoder", "detokenizer") whose weights are used in place from
+    their memory-mapped file (see the module doc)."""
 
 
 def model_paths(models_root: Path, layout: str) -> ModelPaths:
@@ -79,7 +89,7 @@ def load_dalle_modules(
     """
     started = time.monotonic()
     tokenizer = load_tokenizer(paths, shape, remedy=remedy)
-    encoder = _load_network(
+    encoder, encoder_mapped = _load_network(
         lambda: DalleBartEncoder(
             layer_count=shape.layer_count,
             embed_count=shape.embed_count,
@@ -94,7 +104,7 @@ def load_dalle_modules(
         dtype,
         remedy=remedy,
     )
-    decoder = _load_network(
+    decoder, decoder_mapped = _load_network(
         lambda: DalleBartDecoder(
             image_vocab_count=shape.image_vocab_count,
             embed_count=shape.embed_count,
@@ -108,17 +118,27 @@ def load_dalle_modules(
         dtype,
         remedy=remedy,
     )
-    detokenizer = _load_network(
+    detokenizer, detokenizer_mapped = _load_network(
         VQGanDetokenizer, paths.detokenizer, device, torch.float32, remedy=remedy
     )
+    mapped = {
+        name: weights
+        for name, weights in (
+            ("encoder", encoder_mapped),
+            ("decoder", decoder_mapped),
+            ("detokenizer", detokenizer_mapped),
+        )
+        if weights is not None
+    }
     _LOGGER.info(
-        "Loaded %s on %s (%s) in %.1f s",
+        "Loaded %s on %s (%s) in %.1f s%s",
         paths.decoder.parent,
         device,
         str(dtype).removeprefix("torch."),
         time.monotonic() - started,
+        f"; used in place from the files: {', '.join(mapped)}" if mapped else "",
     )
-    return DalleModules(tokenizer, encoder, decoder, detokenizer, shape)
+    return DalleModules(tokenizer, encoder, decoder, detokenizer, shape, mapped)
 
 
 def load_tokenizer(paths: ModelPaths, shape: DalleShape, *, remedy: str) -> TextTokenizer:
@@ -152,16 +172,29 @@ def _load_network(
     dtype: torch.dtype,
     *,
     remedy: str,
-) -> ModuleT:
-    """Build a network without initialising it, then fill it from the state dict at `path`."""
+) -> tuple[ModuleT, MappedWeights | None]:
+    """Build a network without initialising it, then fill it from the state dict at `path`.
+
+    Returns the network and, when it uses the file's tensors in place, their mapped range.
+    """
     # Built on the meta device: no memory, no time and no global RNG spent on an initialisation
     # the file overwrites. Then real, uninitialised storage of the final dtype on the device.
     with torch.device("meta"):
         network = build()
     network = network.to(dtype).to_empty(device=device)
     state_dict, mapped = _read_state_dict(path, remedy)
+    in_place = (
+        MappedWeights.of_tensors(path, state_dict.values())
+        if mapped
+        and device.type == "cpu"
+        and all(tensor.dtype == dtype for tensor in state_dict.values())
+        else None
+    )
     try:
-        missing_keys, unexpected_keys = _copy_weights(network, state_dict, drop_pages=mapped)
+        if in_place is not None:
+            missing_keys, unexpected_keys = _assign_weights(network, state_dict)
+        else:
+            missing_keys, unexpected_keys = _copy_weights(network, state_dict, drop_pages=mapped)
     except RuntimeError as error:
         reason = str(error).strip().splitlines()[-1].strip()
         raise ModelNotAvailableError(
@@ -172,7 +205,18 @@ def _load_network(
     _fill_missing_norms(network, missing_keys, path, remedy)
     if unexpected_keys:
         _LOGGER.debug("%s: ignored %d unexpected weights", path, len(unexpected_keys))
-    return network.eval()
+    return network.eval(), in_place
+
+
+def _assign_weights(
+    network: nn.Module, state_dict: dict[str, torch.Tensor]
+) -> tuple[list[str], list[str]]:
+    """Make the file's tensors the network's own (no copy); return (missing, unexpected) keys.
+
+    `load_state_dict(assign=True)` checks every shape first, as the copying path does.
+    """
+    result = network.load_state_dict(state_dict, strict=False, assign=True)
+    return sorted(result.missing_keys), list(result.unexpected_keys)
 
 
 def _copy_weights(
