@@ -7,6 +7,7 @@ import torch
 
 from dalle_frame_server.generation.backend import SamplingSettings, make_backend
 from dalle_frame_server.generation.base import GenerationRequest
+from dalle_frame_server.generation.fast_int8 import Int8Projection
 from dalle_frame_server.generation.generator import MinDalleGenerator
 from dalle_frame_server.generation.model_loading import ModelPaths, load_dalle_modules
 from dalle_frame_server.generation.model_shapes import TEST_SHAPE
@@ -106,3 +107,26 @@ def test_int8_releases_the_float_weights_it_replaced(test_model_paths: ModelPath
         TEST_SHAPE.embed_count
     )
     assert layer.encoder_attn.k_proj.weight.numel() == TEST_SHAPE.embed_count**2
+
+
+def test_int8_activations_in_two_parts_leave_only_the_weights_rounding() -> None:
+    """A projection's output equals float32 arithmetic on its rounded weights, nearly exactly.
+
+    The activations go in as a quantized row plus its quantized rounding error, so their error
+    is ~254x smaller than one int8 part's; what stays is the weights' per-channel rounding.
+    """
+    generator = torch.Generator().manual_seed(0)
+    weight = torch.randn(1024, 2730, generator=generator)
+    x = torch.randn(2, 1, 2730, generator=generator)
+    x[0] *= 30.0  # rows of very different magnitude, as the prompt and empty rows are
+    projection = Int8Projection.from_weight(weight)
+    scales = weight.abs().amax(dim=1, keepdim=True) / 127
+    rounded = torch.round(weight / scales).clamp(-127, 127) * scales
+    expected = torch.nn.functional.linear(x, rounded)
+    error = (projection(x) - expected).norm() / expected.norm()
+    row_scales = x.abs().amax(dim=-1, keepdim=True) / 127
+    one_part = torch.nn.functional.linear(torch.round(x / row_scales) * row_scales, rounded)
+    one_part_error = (one_part - expected).norm() / expected.norm()
+    assert error < one_part_error / 50
+    exact = torch.nn.functional.linear(x, weight)
+    assert (projection(x) - exact).norm() / exact.norm() < 0.01

@@ -1,7 +1,16 @@
-"""int8 projections for the CPU: per-channel int8 weights, dynamic per-row uint8 activations.
+"""int8 projections for the CPU: per-channel int8 weights, activations as two int8 parts.
 
 The decoder at one token per step is bound by reading its weights; int8 weights are a quarter
-of float32's bytes. The GEMM is oneDNN's quantized linear (`torch.ops.onednn.qlinear_*`, the
+of float32's bytes. Each activation row goes in as two int8 rows: the row quantized with its
+own scale, then the rounding error of that quantized again with a scale 254x finer, so the
+activations carry ~15 bits and the weights' own rounding is the only coarse error left. Both
+parts run through one GEMM as extra rows: at a decoder step's few rows the GEMM is bound by
+reading the weights, so the extra rows cost almost nothing (mini, 2-core EPYC: 35.1 -> 35.7 ms
+per step). Measured on mini-shaped random weights (3 seeds x 128 steps, fed the exact path's
+tokens): the sampled token equals the exact path's on 99.2% of steps, against 94.8% with
+one-part activations; float32 activations with int8 weights give the same 99.2%.
+
+The GEMM is oneDNN's quantized linear (`torch.ops.onednn.qlinear_*`, the
 x86 int8 kernels behind torch's PT2E quantization flow), fed with plain int8/uint8 tensors.
 Chosen over the alternatives measured on the 2-core EPYC (mini shapes, all 73 projections,
 2 rows): `torch.ao.quantization.quantize_dynamic`'s fbgemm kernels were faster (8.6 ms against
@@ -62,12 +71,17 @@ class Int8Projection:
         """Apply the projection to float32 input (..., in) -> float32 (..., out).
 
         Each row is quantized with its own scale (the unconditional and the prompt rows differ
-        in magnitude), so the GEMM runs with an input scale of 1 and each output row is
-        multiplied by its row's scale afterwards.
+        in magnitude), and so is its rounding error (see the module doc); the GEMM runs with an
+        input scale of 1 and each output row is multiplied by its part's scale afterwards.
         """
         flat = x.reshape(-1, self.in_features)
-        row_scales = flat.abs().amax(dim=1, keepdim=True).clamp(min=_TINY) / 127
-        quantized = torch.round(flat / row_scales).add_(ACTIVATION_ZERO_POINT).to(torch.uint8)
+        rows = flat.shape[0]
+        coarse_scales = _row_scales(flat)
+        coarse = torch.round(flat / coarse_scales)
+        residual = flat - coarse * coarse_scales
+        fine_scales = _row_scales(residual)
+        fine = torch.round(residual / fine_scales)
+        quantized = torch.cat([coarse, fine]).add_(ACTIVATION_ZERO_POINT).to(torch.uint8)
         output = torch.ops.onednn.qlinear_pointwise.tensor(
             quantized,
             self.unit_scale,
@@ -83,5 +97,11 @@ class Int8Projection:
             [],
             "",
         )
-        output *= row_scales
-        return output.reshape(*x.shape[:-1], self.out_features)
+        result = output[:rows] * coarse_scales
+        result.addcmul_(output[rows:], fine_scales)
+        return result.reshape(*x.shape[:-1], self.out_features)
+
+
+def _row_scales(rows: torch.Tensor) -> torch.Tensor:
+    """Per-row symmetric int8 scales, (rows, 1): the row's largest magnitude maps to 127."""
+    return rows.abs().amax(dim=1, keepdim=True).clamp(min=_TINY) / 127
