@@ -36,6 +36,9 @@ async def test_real_loaders_serve_the_test_models(aiohttp_client, models_dir: Pa
     assert health["generator"]["notice"] == "test model: random weights, paints noise"
     assert health["generator"]["backend"] == "fast"
     assert health["asr"]["notice"].startswith("test ASR model: random weights")
+    memory = health["memory"]
+    assert memory["gpu"] is None  # no CUDA in use on this CPU
+    assert 50 < memory["rss_mb"] <= memory["peak_rss_mb"]
     response = await client.post(
         "/v1/transcribe", data=make_wav(), headers={"Content-Type": "audio/wav"}
     )

@@ -10,6 +10,7 @@ from .. import __version__
 from ..asr.test_model import TEST_ASR_MODEL_NAME, TEST_ASR_NOTICE
 from ..generation.generator import MinDalleGenerator
 from ..generation.test_model import TEST_MODEL_NAME, TEST_MODEL_NOTICE
+from ..memory_usage import memory_usage
 from ..model_slot import SlotState
 from .openapi import openapi_document
 from .state import STATE, ServerState
@@ -69,4 +70,10 @@ def health_body(state: ServerState) -> dict[str, Any]:
     }
     if asr_slot.name == TEST_ASR_MODEL_NAME:
         asr["notice"] = TEST_ASR_NOTICE
-    return {"status": status, "version": __version__, "generator": generator, "asr": asr}
+    return {
+        "status": status,
+        "version": __version__,
+        "generator": generator,
+        "asr": asr,
+        "memory": memory_usage(),
+    }

@@ -310,6 +310,26 @@ def _schemas() -> dict[str, Any]:
                         "notice": {"type": "string"},
                     },
                 },
+                "memory": {
+                    "type": "object",
+                    "description": "What the server holds: resident set (weights files read "
+                    "in place included) and, once CUDA is in use, torch's and the device's "
+                    "GPU memory (the device figure counts ASR's ONNX Runtime too)",
+                    "properties": {
+                        "rss_mb": {"type": "integer", "nullable": True, "minimum": 0},
+                        "peak_rss_mb": {"type": "integer", "nullable": True, "minimum": 0},
+                        "gpu": {
+                            "type": "object",
+                            "nullable": True,
+                            "properties": {
+                                "allocated_mb": {"type": "integer", "minimum": 0},
+                                "peak_allocated_mb": {"type": "integer", "minimum": 0},
+                                "device_used_mb": {"type": "integer", "minimum": 0},
+                                "device_total_mb": {"type": "integer", "minimum": 0},
+                            },
+                        },
+                    },
+                },
             },
         },
     }
