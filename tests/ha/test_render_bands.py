@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 
 import numpy as np
 import pytest
@@ -179,3 +180,24 @@ def test_no_seam_shows_where_the_bands_meet(grey: int) -> None:
     columns = _LINEAR[table[frame]].mean(axis=(0, 2))
     seam = columns[796:804].mean()
     assert abs(seam - columns.mean()) < 0.003
+
+
+def test_renders_on_several_threads_at_once_give_the_same_frames() -> None:
+    """HA may render two frames at once (two config entries): no state is shared."""
+    art = png_bytes(noise_art(256, 256, seed=6))
+    options = [
+        RenderOptions(panel="inky_impression_spectra_13_3", fit=fit, dither=dither)
+        for fit, dither in (("cover", "floyd_steinberg"), ("contain", "ordered"))
+    ] + [RenderOptions(panel="inky_impression_7_3", orientation="portrait")]
+    expected = [render_frame(art, option) for option in options]
+    results: list[bytes | None] = [None] * len(options)
+
+    def run(position: int) -> None:
+        results[position] = render_frame(art, options[position])
+
+    threads = [threading.Thread(target=run, args=(position,)) for position in range(len(options))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == expected
