@@ -81,19 +81,19 @@ def ensure_exports(root: Path, model: torch.nn.Module) -> tuple[Path, Path, Path
     if metadata is None or metadata.get("source") != LARGE_SOURCE:
         _LOGGER.info("Exporting the large-shaped model to %s (once, ~1 min)", folder.root)
         export_ctc_model(model, WAV2VEC2_VOCAB, folder.root, source=LARGE_SOURCE)
-    int8 = root / "int8-matmul-per-channel.onnx"
-    if not int8.is_file() or int8.stat().st_mtime < folder.model.stat().st_mtime:
-        _LOGGER.info("Quantizing MatMul weights to int8 (per channel) into %s", int8)
-        partial = int8.with_name(int8.name + ".part")
-        quantize_int8(folder.model, partial)
-        partial.replace(int8)
-    float16 = root / "float16.onnx"
-    if not float16.is_file() or float16.stat().st_mtime < folder.model.stat().st_mtime:
-        _LOGGER.info("Converting to float16 (the --float16 export's graph) into %s", float16)
-        partial = float16.with_name(float16.name + ".part")
-        convert_float16(folder.model, partial)
-        partial.replace(float16)
+    int8 = _derived(folder.model, root / "int8-matmul-per-channel.onnx", quantize_int8, "int8")
+    float16 = _derived(folder.model, root / "float16.onnx", convert_float16, "float16")
     return folder.model, int8, float16
+
+
+def _derived(source: Path, target: Path, convert: Callable[[Path, Path], None], form: str) -> Path:
+    """Write `convert(source)` to `target` unless it is newer than `source`; return `target`."""
+    if not target.is_file() or target.stat().st_mtime < source.stat().st_mtime:
+        _LOGGER.info("Converting the float32 graph to its %s form in %s", form, target)
+        partial = target.with_name(target.name + ".part")
+        convert(source, partial)
+        partial.replace(target)
+    return target
 
 
 def ort_session(

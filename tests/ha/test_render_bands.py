@@ -38,6 +38,14 @@ def png_bytes(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
+def rendered_art(art: Image.Image, options: RenderOptions, plan: render.FitPlan) -> np.ndarray:
+    """Render ``art`` and return the panel indices of the fitted art's region of the frame."""
+    frame = indices_of(render_frame(png_bytes(art), options))
+    width, height = options.size
+    top, left = (height - plan.size[1]) // 2, (width - plan.size[0]) // 2
+    return frame[top : top + plan.size[1], left : left + plan.size[0]]
+
+
 def indices_of(frame: bytes) -> np.ndarray:
     """The pixel indices of a rendered frame."""
     return np.asarray(Image.open(io.BytesIO(frame)))
@@ -99,11 +107,7 @@ def test_big_floyd_steinberg_frame_is_two_bands_each_dithered_past_the_split(
     right = dither_floyd_steinberg(np.ascontiguousarray(fitted[:, middle - overlap :]), colours)
     positions = np.concatenate([left[:, :middle], right[:, overlap:]], axis=1)
     expected = np.array(panel.indices, dtype=np.uint8)[positions]
-    frame = indices_of(render_frame(png_bytes(art), options))
-    width, height = options.size
-    top, left_edge = (height - plan.size[1]) // 2, (width - plan.size[0]) // 2
-    region = frame[top : top + plan.size[1], left_edge : left_edge + plan.size[0]]
-    assert np.array_equal(region, expected)
+    assert np.array_equal(rendered_art(art, options, plan), expected)
 
 
 @pytest.mark.parametrize("dither", ["ordered", "none"])
@@ -128,11 +132,7 @@ def test_pixelwise_dithers_in_bands_equal_the_whole_picture(
     colours = np.array(panel.palette_at(0.5), dtype=np.uint8)
     positions = DITHER_FUNCTIONS[dither](np.ascontiguousarray(fitted), colours)
     expected = np.array(panel.indices, dtype=np.uint8)[positions]
-    frame = indices_of(render_frame(png_bytes(art), options))
-    width, height = options.size
-    top, left = (height - plan.size[1]) // 2, (width - plan.size[0]) // 2
-    region = frame[top : top + plan.size[1], left : left + plan.size[0]]
-    assert np.array_equal(region, expected)
+    assert np.array_equal(rendered_art(art, options, plan), expected)
 
 
 @pytest.mark.parametrize(
@@ -157,10 +157,7 @@ def test_small_floyd_steinberg_frame_is_dithered_in_one_piece(
     colours = np.array(panel.palette_at(0.5), dtype=np.uint8)
     positions = dither_floyd_steinberg(np.ascontiguousarray(fitted), colours)
     expected = np.array(panel.indices, dtype=np.uint8)[positions]
-    frame = indices_of(render_frame(png_bytes(art), options))
-    width, height = options.size
-    top, left = (height - plan.size[1]) // 2, (width - plan.size[0]) // 2
-    assert np.array_equal(frame[top : top + plan.size[1], left : left + plan.size[0]], expected)
+    assert np.array_equal(rendered_art(art, options, plan), expected)
 
 
 @pytest.mark.parametrize("grey", [40, 90, 128, 170])
