@@ -29,7 +29,9 @@ def test_block_count_picks_16_column_multiples_near_the_target(
         assert (columns // 16) % expected == 0
 
 
-@pytest.mark.parametrize(("out", "inputs"), [(1024, 256), (2730, 1024), (200, 2730)])
+@pytest.mark.parametrize(
+    ("out", "inputs"), [(1024, 256), (2730, 1024), (200, 2730), (16385, 64)]
+)
 @pytest.mark.parametrize("rows", [2, 8, 18])
 def test_split_equals_linear_where_the_check_says_so(out: int, inputs: int, rows: int) -> None:
     """Blocks are views of the weight (no copy); the split result has F.linear's shape and,
@@ -40,11 +42,16 @@ def test_split_equals_linear_where_the_check_says_so(out: int, inputs: int, rows
     blocks = splitter.blocks(weight)
     assert blocks is not None
     assert blocks.blocks.data_ptr() == weight.data_ptr()
-    assert (
-        blocks.blocks.shape[0] * blocks.blocks.shape[1]
-        + (0 if blocks.rest is None else blocks.rest.shape[0])
-        == out
-    )
+    blocked = blocks.blocks.shape[0] * blocks.blocks.shape[1]
+    if out % 16:
+        # The remainder columns come from a GEMM over them and the 16 columns before them.
+        assert blocks.rest is not None
+        assert blocks.rest.shape[0] == 16 + out % 16
+        assert blocked + out % 16 == out
+        assert blocks.rest.data_ptr() == weight[blocked - 16].data_ptr()
+    else:
+        assert blocks.rest is None
+        assert blocked == out
     x = torch.randn(rows, 1, inputs, generator=generator)
     expected = F.linear(x, weight)
     split = split_linear(x, blocks)

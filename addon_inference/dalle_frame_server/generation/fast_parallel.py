@@ -9,10 +9,13 @@ input: torch spreads the blocks over its threads, with no Python thread hand-off
 Each output element is still one dot product computed by the same kernel, so the result is
 bit-identical where the check confirms it, per weight shape and row count (blocks hold a
 multiple of 16 columns, MKL's column blocking; on that machine the last `out % 16` columns of a
-2-row GEMM come from another kernel and differ in the last bit when computed inside a block,
-so they stay a GEMM of their own). Measured there on the mini decoder's projections (all 12
-layers, `bench/min_dalle` shapes): 2 rows 91 -> 46 ms, 8 rows 79 -> 52 ms, 18 rows 109 -> 82
-ms. A shape and row count whose check fails runs as a plain `F.linear`.
+GEMM come from MKL's remainder kernel and differ in the last bit when computed inside a block,
+so they come from a GEMM of their own over those columns and the 16 before them, where they
+are the remainder again: a GEMM of the remainder columns alone can take yet another path, e.g.
+the image-token head's one odd column at 2 rows, a matrix-vector product that never matched,
+so the head, a fifth of the step, ran on one thread). Measured there on the mini decoder's
+projections (all 12 layers, `bench/min_dalle` shapes): 2 rows 91 -> 46 ms, 8 rows 79 -> 52
+ms, 18 rows 109 -> 82 ms. A shape and row count whose check fails runs as a plain `F.linear`.
 """
 
 from __future__ import annotations
@@ -46,7 +49,8 @@ class ColumnBlocks:
     blocks: torch.Tensor
     """(blocks, columns per block, in): a view of the weight's first rows."""
     rest: torch.Tensor | None
-    """(out % 16, in): the last rows, computed by a GEMM of their own; None when none."""
+    """(16 + out % 16, in): the last rows and the 16 before them, a GEMM of their own whose last
+    `out % 16` columns are kept; None when `out` is a multiple of 16."""
 
 
 def block_count(columns: int, target: int) -> int:
@@ -77,7 +81,7 @@ class ColumnSplitter:
         return ColumnBlocks(
             weight=weight,
             blocks=weight[:blocked].view(blocks, blocked // blocks, inputs),
-            rest=weight[blocked:] if blocked < count else None,
+            rest=weight[blocked - COLUMN_ALIGNMENT :] if blocked < count else None,
         )
 
     def linear(self, x: torch.Tensor, blocks: ColumnBlocks) -> torch.Tensor:
@@ -115,7 +119,8 @@ def split_linear(x: torch.Tensor, blocks: ColumnBlocks) -> torch.Tensor:
     output = torch.bmm(flat.expand(count, rows, inputs), blocks.blocks.transpose(1, 2))
     output = output.transpose(0, 1).reshape(rows, count * per_block)
     if blocks.rest is not None:
-        output = torch.cat([output, F.linear(flat, blocks.rest)], dim=1)
+        tail = F.linear(flat, blocks.rest)[:, COLUMN_ALIGNMENT:]
+        output = torch.cat([output, tail], dim=1)
     return output.view(*x.shape[:-1], blocks.weight.shape[0])
 
 
