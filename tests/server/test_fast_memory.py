@@ -47,3 +47,35 @@ def test_keeping_freed_memory_is_accepted_by_glibc() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert completed.stdout.strip() == str(platform.libc_ver()[0] == "glibc")
+
+
+def test_freed_heap_memory_goes_back_to_the_system() -> None:
+    """After many freed blocks, `return_freed_memory` hands their pages back (glibc)."""
+    import platform
+    import subprocess
+    import sys
+
+    code = (
+        "import torch\n"
+        "from pathlib import Path\n"
+        "from dalle_frame_server.generation.fast_memory import keep_freed_memory, "
+        "return_freed_memory\n"
+        "def anon():\n"
+        "    for line in Path('/proc/self/status').read_text().splitlines():\n"
+        "        if line.startswith('RssAnon:'):\n"
+        "            return int(line.split()[1]) // 1024\n"
+        "keep_freed_memory()\n"
+        "kept, freed = [], []\n"
+        "for _ in range(64):\n"
+        "    freed.append(torch.ones(2**20)); kept.append(torch.ones(16))\n"
+        "freed.clear()\n"
+        "before = anon()\n"
+        "print(return_freed_memory(), before - anon())\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    available, returned_mib = completed.stdout.split()
+    assert available == str(platform.libc_ver()[0] == "glibc")
+    if available == "True":
+        assert int(returned_mib) > 128  # most of the 256 MiB freed between kept blocks

@@ -37,6 +37,7 @@ from .fast_decoder import FastDecoder, StackingPlan
 from .fast_encoder import FastEncoder
 from .fast_int8 import Int8Projection
 from .fast_linear import ProjectionGroup, check_stacking
+from .fast_memory import return_freed_memory
 from .fast_parallel import ColumnSplitter
 from .fast_residency import WeightResidency
 from .fast_sampling import draw_tokens, kept_count, sampling_tensor
@@ -112,6 +113,7 @@ class FastBackend:
             self.residency.release("encoder")
             self.detokenizer = FastDetokenizer(modules.detokenizer)
             self.residency.release("detokenizer")
+        return_freed_memory()
         self.exact = self._is_exact()
         self._runner: StepRunner = make_step_runner(
             self.decoder, self.device, self.dtype, cuda_graphs=cuda_graphs

@@ -71,6 +71,23 @@ def keep_freed_memory(
     return applied
 
 
+def return_freed_memory() -> bool:
+    """Give the pages of freed heap blocks back to the system (glibc `malloc_trim(0)`).
+
+    After building a backend: quantizing the int8 projections frees temporaries between the
+    blocks it keeps, which `keep_freed_memory` would otherwise hold on to (mini, int8: 870 to
+    1115 MB resident after building, in different runs). Returns whether the C library has it.
+    """
+    libc = _c_library()
+    trim = getattr(libc, "malloc_trim", None) if libc is not None else None
+    if trim is None:
+        return False
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    trim(0)
+    return True
+
+
 def drop_mapped_pages(tensors: Iterable[torch.Tensor]) -> int:
     """Tell the kernel the pages under these tensors are not needed any more; return bytes.
 
