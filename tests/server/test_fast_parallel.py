@@ -29,9 +29,7 @@ def test_block_count_picks_16_column_multiples_near_the_target(
         assert (columns // 16) % expected == 0
 
 
-@pytest.mark.parametrize(
-    ("out", "inputs"), [(1024, 256), (2730, 1024), (200, 2730), (16385, 64)]
-)
+@pytest.mark.parametrize(("out", "inputs"), [(1024, 256), (2730, 1024), (200, 2730), (16385, 64)])
 @pytest.mark.parametrize("rows", [2, 8, 18])
 def test_split_equals_linear_where_the_check_says_so(out: int, inputs: int, rows: int) -> None:
     """Blocks are views of the weight (no copy); the split result has F.linear's shape and,
