@@ -56,9 +56,11 @@ def tiny_fast(test_model_paths: ModelPaths) -> MinDalleGenerator:
 
 @pytest.fixture(scope="module")
 def tiny_fast_column_blocks(test_model_paths: ModelPaths) -> MinDalleGenerator:
-    """`fast` with 1-image GEMMs split into column blocks of one batched GEMM (where exact)."""
+    """`fast` with 1-image GEMMs split into column blocks of one batched GEMM (where exact),
+    and q|k|v and fc0|fc1 stacked where exact (the default leaves weights used in place from
+    their files unstacked; a GPU or copied weights stack)."""
     modules = load_dalle_modules(test_model_paths, TEST_SHAPE, CPU, torch.float32, remedy="-")
-    return _generator(modules, FastBackend(modules, column_blocks=True))
+    return _generator(modules, FastBackend(modules, column_blocks=True, stack=True))
 
 
 _STOCK_TOKENS: dict[tuple[object, ...], torch.Tensor] = {}
@@ -148,10 +150,11 @@ def test_stacking_keeps_module_outputs(test_model_paths: ModelPaths) -> None:
     x = torch.randn(2, 1, TEST_SHAPE.embed_count, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         before = [layer.self_attn.q_proj(x), layer.self_attn.v_proj(x), layer.glu.fc1(x)]
-        backend = FastBackend(modules)
+        backend = FastBackend(modules, stack=True)
         after = [layer.self_attn.q_proj(x), layer.self_attn.v_proj(x), layer.glu.fc1(x)]
     for old, new in zip(before, after, strict=True):
         assert torch.equal(old, new)
+    assert FastBackend(modules).decoder.weights.stacked_qkv is False  # mapped: never stacked
     if backend.decoder.weights.stacked_qkv:
         stacked = backend.decoder.weights.layers[0].self_qkv.stacked.weight
         # The module's weight is a view into the stacked tensor: no second copy.
