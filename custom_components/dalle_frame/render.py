@@ -294,43 +294,45 @@ def _dither_floyd_steinberg(
     )
 
 
-def _dither_pixelwise(
+def _dither_numpy(
     dither: str, art: Image.Image, plan: FitPlan, colours: np.ndarray, indices: list[int] | None
 ) -> list[tuple[int, Image.Image]]:
-    """Fit and dither the art with a per-pixel numpy method, two column bands on two threads.
+    """Fit and dither the art with a numpy method; return (first column, "P" indices) per band.
 
     ``ordered`` and ``none`` decide each pixel alone (the Bayer matrix lines up at the
-    split), so the bands give exactly what the whole picture would. Returns (first fitted
-    column, "P" image of panel indices) per band.
+    split), so they resample and dither two column bands on two threads and give exactly
+    what the whole picture would. ``atkinson`` diffuses its error across the picture, so it
+    dithers the whole fitted picture.
     """
-    wide = _widen(art, plan)
+    width = plan.size[0]
+    if dither in _PIXELWISE_DITHERS:
+        wide = _widen(art, plan)
+        bands = _column_bands(width, 0)
+
+        def fit(start: int, stop: int) -> Image.Image:
+            """Resample one band's columns."""
+            return _heighten(wide, plan, start, stop)
+
+    else:
+        bands = [(0, width, 0, width)]
+
+        def fit(start: int, stop: int) -> Image.Image:
+            """Resample the whole picture (the band is all of it)."""
+            return _fit_planned(art, plan)
+
     lookup = None if indices is None else np.array(indices, dtype=np.uint8)
 
     def band(start: int, stop: int) -> tuple[int, Image.Image]:
         """Resample, dither and index one band."""
-        fitted = _heighten(wide, plan, start, stop)
+        fitted = fit(start, stop)
         positions = DITHER_FUNCTIONS[dither](np.asarray(fitted, dtype=np.uint8), colours)
         if lookup is not None:
             positions = lookup[positions]
         return start, Image.frombytes("P", fitted.size, positions.tobytes())
 
     return run_in_parallel(
-        [
-            lambda start=start, stop=stop: band(start, stop)
-            for start, stop, _, _ in _column_bands(plan.size[0], 0)
-        ]
+        [lambda start=start, stop=stop: band(start, stop) for start, stop, _, _ in bands]
     )
-
-
-def _dither_array(
-    dither: str, art: Image.Image, plan: FitPlan, colours: np.ndarray, indices: list[int] | None
-) -> list[tuple[int, Image.Image]]:
-    """Fit the art, dither it whole with a numpy method; return [(0, "P" image of indices)]."""
-    fitted = _fit_planned(art, plan)
-    positions = DITHER_FUNCTIONS[dither](np.asarray(fitted, dtype=np.uint8), colours)
-    if indices is not None:
-        positions = np.array(indices, dtype=np.uint8)[positions]
-    return [(0, Image.frombytes("P", fitted.size, positions.tobytes()))]
 
 
 def _compose(
@@ -349,10 +351,8 @@ def _compose(
     remap = None if indices == list(range(len(indices))) else indices
     if options.dither == "floyd_steinberg":
         parts = _dither_floyd_steinberg(art, plan, colours, remap)
-    elif options.dither in _PIXELWISE_DITHERS:
-        parts = _dither_pixelwise(options.dither, art, plan, colours, remap)
     else:
-        parts = _dither_array(options.dither, art, plan, colours, remap)
+        parts = _dither_numpy(options.dither, art, plan, colours, remap)
     frame = Image.new("P", (width, height), background.index)
     left = (width - plan.size[0]) // 2
     top = (art_height - plan.size[1]) // 2
