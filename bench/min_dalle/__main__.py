@@ -26,6 +26,7 @@ import torch
 
 from .models import DEFAULT_MODELS_DIR, ensure_bench_model
 from .report import summarize, table
+from .steps import STEPPED_VARIANTS
 
 _LOGGER = logging.getLogger("bench.min_dalle")
 
@@ -37,7 +38,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.min_dalle", description=__doc__)
     parser.add_argument("--models", default="test,mini", help="test, mini, mega (comma list)")
     parser.add_argument(
-        "--variants", default="stock,reference,fast,int8", help="stock and server backends"
+        "--variants",
+        default="stock,reference,fast,int8,int8-raw",
+        help="stock and server backends",
     )
     parser.add_argument("--grids", default="1,3", help="grid sizes (1..3)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds (one seed each)")
@@ -116,9 +119,10 @@ def main(argv: list[str] | None = None) -> None:
     dtype = args.dtype or ("float16" if args.device.startswith("cuda") else "float32")
     grids = [int(grid) for grid in args.grids.split(",")]
     variants = args.variants.split(",")
-    if args.device.startswith("cuda") and "int8" in variants:
-        _LOGGER.warning("The int8 backend is CPU-only: left out on %s", args.device)
-        variants.remove("int8")
+    for cpu_only in ("int8", "int8-raw"):
+        if args.device.startswith("cuda") and cpu_only in variants:
+            _LOGGER.warning("The %s backend is CPU-only: left out on %s", cpu_only, args.device)
+            variants.remove(cpu_only)
     runs: list[dict[str, Any]] = []
     paired: dict[str, Any] = {}
     for model_name in args.models.split(","):
@@ -130,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
                     "kind": "steps",
                     "model_root": str(model.root),
                     "shape": model.shape.as_dict(),
-                    "variants": [v for v in variants if v in ("stock", "fast", "int8")],
+                    "variants": [v for v in variants if v == "stock" or v in STEPPED_VARIANTS],
                     "grids": grids,
                     "steps": args.paired_steps,
                     "device": args.device,
@@ -156,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
                 ]
                 queues = (
                     queue_jobs(args.queue, seed, args.top_k)
-                    if variant in ("fast", "int8") and round_number == 0
+                    if variant in STEPPED_VARIANTS and round_number == 0
                     else []
                 )
                 job = {

@@ -142,8 +142,10 @@ def table(summary: dict[str, Any]) -> str:
     for model, paired in summary.get("paired_steps", {}).items():
         lines += ["", f"{model}: decoder steps timed alternately ({paired['steps']} per variant)"]
         for grid, figures in paired["grids"].items():
+            drafting = figures.get("drafting", [])
             parts = [
                 f"{name} {ms:.1f} ms"
+                + (" per token" if name in drafting else "")
                 + (
                     f" ({figures['speedup_vs_stock'][name]:.2f}x)"
                     if figures["speedup_vs_stock"]

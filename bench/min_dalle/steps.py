@@ -17,8 +17,10 @@ from typing import Any
 import torch
 
 from dalle_frame_server.generation.backend import SamplingSettings, make_backend
+from dalle_frame_server.generation.base import IMAGE_TOKEN_COUNT
 from dalle_frame_server.generation.fast_backend import START_TOKEN, FastBackend
 from dalle_frame_server.generation.fast_batching import DecodeRequest, batch_rows
+from dalle_frame_server.generation.fast_drafting import DraftedInt8Backend
 from dalle_frame_server.generation.fast_sampling import (
     draw_tokens,
     kept_count,
@@ -31,7 +33,10 @@ from dalle_frame_server.generation.model_shapes import MEGA_SHAPE, DalleShape
 from .stock import load_stock_min_dalle
 
 PROMPT = "a lighthouse in a storm"
-StepFunction = Callable[[int], None]
+STEPPED_VARIANTS = ("fast", "int8", "int8-raw")
+"""Server backends timed step by step (the others have no per-step loop to call)."""
+StepFunction = Callable[[int], int]
+"""Runs the step with the given index (a drafting backend: one round); returns tokens drawn."""
 
 
 def _stock_steps(model: Any, text_tokens: torch.Tensor, images: int, seed: int) -> StepFunction:
@@ -51,7 +56,7 @@ def _stock_steps(model: Any, text_tokens: torch.Tensor, images: int, seed: int) 
     indices = torch.arange(256, device=text.device)
     torch.manual_seed(seed)
 
-    def step(i: int) -> None:
+    def step(i: int) -> int:
         state["tokens"][:, i + 1], state["attention_state"] = model.decoder.sample_tokens(
             settings=settings,
             attention_mask=state["attention_mask"],
@@ -60,6 +65,7 @@ def _stock_steps(model: Any, text_tokens: torch.Tensor, images: int, seed: int) 
             prev_tokens=state["tokens"][:, [i]],
             token_index=indices[[i]],
         )
+        return 1
 
     return step
 
@@ -83,14 +89,53 @@ def _backend_steps(
     sampling = sampling_tensor(request.settings, text_tokens.device)
     top_k = kept_count(request.settings)
 
-    def step(i: int) -> None:
+    def step(i: int) -> int:
         buffers.step_index.fill_(i)
         logits = backend._runner.step(buffers)[:, -1]
         tokens = draw_tokens(logits[:images], logits[images:], sampling, top_k, request.generator)
         buffers.previous_tokens[:images, 0] = tokens
         buffers.previous_tokens[images:, 0] = tokens
+        return 1
 
     return step
+
+
+def _drafted_rounds(
+    backend: DraftedInt8Backend, text_tokens: torch.Tensor, images: int, seed: int
+) -> StepFunction:
+    """One round of the drafting backend's loop (drafts, then the float32 check).
+
+    Goes on from where the last round ended, and starts the image again after its last
+    token, so the rounds cover every cache position as whole images do.
+    """
+    request = DecodeRequest(
+        text_tokens=text_tokens,
+        encoder_state=backend.encode(text_tokens),
+        image_count=images,
+        settings=SamplingSettings(),
+        generator=torch.Generator(device=text_tokens.device).manual_seed(seed),
+    )
+    text, encoder_state = batch_rows([request])
+    buffers = backend._runner.buffers(2 * images)
+    sampling = [sampling_tensor(request.settings, text_tokens.device)]
+    top_k = [kept_count(request.settings)]
+    tokens = torch.empty(images, IMAGE_TOKEN_COUNT + 1, dtype=torch.long)
+    done = [IMAGE_TOKEN_COUNT]
+
+    def round_(_: int) -> int:
+        if done[0] >= IMAGE_TOKEN_COUNT:
+            backend.decoder.start(
+                buffers, text_tokens=text, encoder_state=encoder_state, start_token=START_TOKEN
+            )
+            tokens.fill_(START_TOKEN)
+            done[0] = 0
+        gained = backend._round(
+            [request], buffers, tokens, done[0], sampling, top_k, backend.counts
+        )
+        done[0] += gained
+        return gained
+
+    return round_
 
 
 def paired_step_times(
@@ -110,7 +155,7 @@ def paired_step_times(
     for variant in variants:
         if variant == "stock":
             stock = load_stock_min_dalle(root, shape, device=device, dtype=dtype)
-        elif variant in ("fast", "int8"):
+        elif variant in STEPPED_VARIANTS:
             # Each backend gets its own copy (int8 releases the float weights it replaced).
             modules = load_dalle_modules(
                 model_paths(root, layout), shape, device, dtype, remedy="rerun the benchmark"
@@ -127,26 +172,50 @@ def paired_step_times(
             images = grid * grid
             functions: dict[str, StepFunction] = {}
             for name in names:
+                backend = backends.get(name)
                 if name == "stock":
                     functions[name] = _stock_steps(stock, text_tokens, images, seed=7)
+                elif isinstance(backend, DraftedInt8Backend):
+                    functions[name] = _drafted_rounds(backend, text_tokens, images, seed=7)
                 else:
                     functions[name] = _backend_steps(backends[name], text_tokens, images, seed=7)
             times: dict[str, list[float]] = {name: [] for name in names}
+            drawn: dict[str, list[int]] = {name: [] for name in names}
             for i in range(steps):
                 order = names[i % len(names) :] + names[: i % len(names)]
                 for name in order:
                     started = time.perf_counter()
-                    functions[name](i)
+                    drawn[name].append(functions[name](i))
                     if device.type == "cuda":
                         torch.cuda.synchronize(device)
                     times[name].append(time.perf_counter() - started)
-            medians = {name: statistics.median(times[name][1:]) * 1000 for name in names}
-            result["grids"][str(grid)] = {
-                "ms_per_step": medians,
-                "speedup_vs_stock": (
-                    {name: medians["stock"] / medians[name] for name in names}
-                    if "stock" in medians
-                    else {}
-                ),
-            }
+            result["grids"][str(grid)] = _step_figures(names, times, drawn)
     return result
+
+
+def _step_figures(
+    names: list[str], times: dict[str, list[float]], drawn: dict[str, list[int]]
+) -> dict[str, Any]:
+    """Median ms per step, mean ms per token (a drafting round draws several), and ratios.
+
+    The first call of each variant (warm-up) is left out. Ratios against stock: of the
+    medians for one-step variants; of mean ms per token for drafting ones (a round's time
+    over its tokens), against stock's mean, so each ratio compares the same statistic.
+    """
+    medians = {name: statistics.median(times[name][1:]) * 1000 for name in names}
+    per_token = {name: sum(times[name][1:]) * 1000 / sum(drawn[name][1:]) for name in names}
+    drafting = [name for name in names if max(drawn[name]) > 1]
+    shown = {name: per_token[name] if name in drafting else medians[name] for name in names}
+    speedups = {}
+    if "stock" in names:
+        speedups = {
+            name: (per_token["stock"] if name in drafting else medians["stock"]) / shown[name]
+            for name in names
+        }
+    return {
+        "ms_per_step": shown,
+        "median_ms_per_step": medians,
+        "mean_ms_per_token": per_token,
+        "drafting": drafting,
+        "speedup_vs_stock": speedups,
+    }

@@ -1,4 +1,4 @@
-"""The int8 backend: opt-in, CPU only, not exact, and close to the exact path."""
+"""The int8-raw backend (int8 only, no float32 check): CPU only, not exact, close to exact."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture(scope="module")
 def generators(test_model_paths: ModelPaths) -> dict[str, MinDalleGenerator]:
-    """The test model behind the `fast` and `int8` backends (one copy of the weights each)."""
+    """The test model behind the `fast` and `int8-raw` backends (one copy of the weights each)."""
     result = {}
-    for name in ("fast", "int8"):
+    for name in ("fast", "int8-raw"):
         modules = load_dalle_modules(test_model_paths, TEST_SHAPE, CPU, torch.float32, remedy="-")
         result[name] = MinDalleGenerator(
             modules, make_backend(name, modules), model_name="test", device=CPU, dtype=torch.float32
@@ -32,15 +32,15 @@ def generators(test_model_paths: ModelPaths) -> dict[str, MinDalleGenerator]:
 
 
 def test_int8_backend_says_it_is_not_exact(generators: dict[str, MinDalleGenerator]) -> None:
-    """int8 never claims stock's pixels."""
-    backend = generators["int8"].backend
-    assert backend.name == "int8"
+    """int8-raw never claims stock's pixels."""
+    backend = generators["int8-raw"].backend
+    assert backend.name == "int8-raw"
     assert backend.exact is False
 
 
 def test_int8_generates_deterministically(generators: dict[str, MinDalleGenerator]) -> None:
     """Same request, same image."""
-    generator = generators["int8"]
+    generator = generators["int8-raw"]
     request = GenerationRequest(prompt="a lighthouse in a storm", seed=5)
     first = generator.generate(request)
     second = generator.generate(request)
@@ -52,7 +52,7 @@ def test_int8_logits_stay_close_to_the_exact_path(
     generators: dict[str, MinDalleGenerator],
 ) -> None:
     """Given the same history, int8's first-step logits are close and mostly pick the same top."""
-    exact, int8 = generators["fast"], generators["int8"]
+    exact, int8 = generators["fast"], generators["int8-raw"]
     text_tokens = exact.text_tokens("an alpine lake at dawn")
     rows = []
     with torch.inference_mode():
@@ -84,7 +84,7 @@ def test_int8_tokens_mostly_agree_with_exact_for_one_seed(
     checks the run completes and draws valid tokens; agreement is printed for the log.
     """
     tokens = []
-    for name in ("fast", "int8"):
+    for name in ("fast", "int8-raw"):
         tokens.append(
             backend_image_tokens(
                 generators[name], prompt="a red cat", seed=9, settings=SamplingSettings(top_k=16)
@@ -99,7 +99,7 @@ def test_int8_tokens_mostly_agree_with_exact_for_one_seed(
 def test_int8_releases_the_float_weights_it_replaced(test_model_paths: ModelPaths) -> None:
     """The quantized projections' float32 weights are freed; the head and the text's stay."""
     modules = load_dalle_modules(test_model_paths, TEST_SHAPE, CPU, torch.float32, remedy="-")
-    make_backend("int8", modules)
+    make_backend("int8-raw", modules)
     layer = modules.decoder.layers[0]
     assert layer.self_attn.q_proj.weight.numel() == 0
     assert layer.glu.fc2.weight.numel() == 0

@@ -2,7 +2,7 @@
 
 `MinDalleGenerator` (generator.py) tokenizes the prompt, then calls a `GenerationBackend` for
 the three heavy stages. `reference` reproduces stock min-dalle's arithmetic step for step;
-faster backends (`fast`, `int8`) live in their own modules and are chosen by name.
+faster backends (`fast`, `int8`, `int8-raw`) live in their own modules and are chosen by name.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class GenerationBackend(Protocol):
     """The heavy stages of one generation, on one device. Blocking: run in a worker thread."""
 
     name: str
-    """The backend's name: "reference", "fast", "int8", ..."""
+    """The backend's name: "reference", "fast", "int8", "int8-raw"."""
     exact: bool
     """Whether images are pixel-identical to stock min-dalle for the same seed."""
 
@@ -56,7 +56,7 @@ class GenerationBackend(Protocol):
         """Turn (image_count, 256) tokens into a float (256*g, 256*g, 3) grid in 0..255."""
 
 
-BACKEND_NAMES: Final = ("reference", "fast", "int8")
+BACKEND_NAMES: Final = ("reference", "fast", "int8", "int8-raw")
 
 
 def make_backend(name: str, modules: DalleModules) -> GenerationBackend:
@@ -70,6 +70,10 @@ def make_backend(name: str, modules: DalleModules) -> GenerationBackend:
 
         return FastBackend(modules)
     if name == "int8":
+        from .fast_drafting import DraftedInt8Backend
+
+        return DraftedInt8Backend(modules)
+    if name == "int8-raw":
         from .fast_backend import Int8Backend
 
         return Int8Backend(modules)

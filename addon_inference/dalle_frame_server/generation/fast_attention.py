@@ -60,7 +60,8 @@ def attend(
     """min-dalle's `AttentionBase.forward` before `out_proj`, with prepared keys and values.
 
     queries: (b, q, e), scaled in place by 1/sqrt(c) as min-dalle does; keys_t: (b, h, c, k);
-    values: (b, h, k, c); bias: broadcastable to (b, h, q, k). Returns (b, q, e).
+    values: (b, h, k, c); bias: broadcastable to (b, h, q, k). Returns (b, q, e). Keys and
+    values may be views of the first k slots of a larger cache (read in place, not copied).
     """
     batch, query_count, embed = queries.shape
     _, head_count, head_size, key_count = keys_t.shape
@@ -68,13 +69,13 @@ def attend(
     queries /= head_size**0.5
     weights = torch.bmm(
         queries.permute(0, 2, 1, 3).reshape(batch * head_count, query_count, head_size),
-        keys_t.view(batch * head_count, head_size, key_count),
+        keys_t.reshape(batch * head_count, head_size, key_count),
     ).view(batch, head_count, query_count, key_count)
     weights += bias
     weights = torch.softmax(weights, -1)
     output = torch.bmm(
         weights.view(batch * head_count, query_count, key_count),
-        values.view(batch * head_count, key_count, head_size),
+        values.reshape(batch * head_count, key_count, head_size),
     )
     return (
         output.view(batch, head_count, query_count, head_size)

@@ -1,4 +1,4 @@
-"""The `fast` (exact) and `int8` generation backends, and batched decoding of several requests.
+"""The `fast` (exact) and `int8-raw` generation backends, and batched decoding of requests.
 
 `FastBackend` paints, on the CPU in float32, the same pixels as stock min-dalle for the same
 seed (tests compare every token and pixel); see fast_decoder.py for what changes, and
@@ -8,9 +8,10 @@ CUDA it runs the same step in the model's half dtype and replays it as a CUDA gr
 (fast_cuda.py); that path is not claimed bit-identical (`exact` is False there) because cuBLAS
 may choose other kernels than stock's einsum, and it has not been measured here (no GPU).
 
-`Int8Backend` is opt-in for CPUs: the decoder's projections run as int8 GEMMs with
-per-channel weight scales and dynamic per-row activation scales (fast_int8.py); not exact: a
-seed gives a similar but different image.
+`Int8Backend` (`int8-raw`) is opt-in for CPUs: the decoder's projections run as int8 GEMMs
+with per-channel weight scales and dynamic per-row activation scales (fast_int8.py); not
+exact: a seed gives a similar but different image. The `int8` backend (fast_drafting.py) uses
+it to draft tokens that the float32 decoder then checks.
 
 `decode_many` decodes several queued requests as one batch where that is allowed (see
 fast_batching.py); `decode` is the one-request case of it.
@@ -278,19 +279,7 @@ class FastBackend:
             for step in range(IMAGE_TOKEN_COUNT):
                 buffers.step_index.fill_(step)
                 logits = self._runner.step(buffers)[:, -1]
-                first = 0
-                for request, request_sampling, top_k in zip(
-                    requests, sampling, top_ks, strict=True
-                ):
-                    last = first + request.image_count
-                    tokens[first:last, step] = draw_tokens(
-                        logits[first:last],
-                        logits[image_total + first : image_total + last],
-                        request_sampling,
-                        top_k,
-                        request.generator,
-                    )
-                    first = last
+                tokens[:, step] = draw_batch(requests, logits, sampling, top_ks)
                 buffers.previous_tokens[:image_total, 0] = tokens[:, step]
                 buffers.previous_tokens[image_total:, 0] = tokens[:, step]
                 self._report_progress(requests, step + 1, stopped)
@@ -392,7 +381,7 @@ class Int8Backend(FastBackend):
     cross-attention key/value projections of the text stay in float32.
     """
 
-    name = "int8"
+    name = "int8-raw"
 
     def __init__(
         self,
@@ -434,11 +423,41 @@ class Int8Backend(FastBackend):
         if self._release:
             _release_quantized_weights(modules.decoder, head=self._quantize_head)
         # Parts are never kept for int8: each group is one stacked int8 GEMM at every size.
-        return FastDecoder(weights, cache_dtype=self.dtype)
+        # Not exact anyway: attend to the written cache slots only (fewer reads).
+        return FastDecoder(weights, cache_dtype=self.dtype, used_slots_only=True)
 
     def _is_exact(self) -> bool:
         """int8 arithmetic never reproduces stock's images."""
         return False
+
+
+def draw_batch(
+    requests: Sequence[DecodeRequest],
+    logits: torch.Tensor,
+    sampling: Sequence[torch.Tensor],
+    top_ks: Sequence[int],
+) -> torch.Tensor:
+    """Draw one token per image of a batch from its (rows, vocab) logits, request by request.
+
+    Rows hold every image's unconditional logits first, then every image's conditional ones
+    (`batch_rows`); each request draws from its own generator with its own settings.
+    """
+    image_total = logits.shape[0] // 2
+    drawn = []
+    first = 0
+    for request, request_sampling, top_k in zip(requests, sampling, top_ks, strict=True):
+        last = first + request.image_count
+        drawn.append(
+            draw_tokens(
+                logits[first:last],
+                logits[image_total + first : image_total + last],
+                request_sampling,
+                top_k,
+                request.generator,
+            )
+        )
+        first = last
+    return torch.cat(drawn)
 
 
 def _release_quantized_weights(decoder: nn.Module, *, head: bool) -> None:

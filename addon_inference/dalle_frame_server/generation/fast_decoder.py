@@ -71,11 +71,21 @@ class FastDecoder:
         cache_dtype: torch.dtype,
         plans: dict[int, StackingPlan] | None = None,
         probe: Callable[[int], StackingPlan] | None = None,
+        used_slots_only: bool = False,
     ) -> None:
+        """Gather the step's weights; see the class doc.
+
+        used_slots_only: attend only to the cache slots written so far, not to all 256 with
+        the later ones masked (stock's way). The masked slots weigh exactly zero, so only the
+        order of the sums changes: the last bits, not the values. Half the cache reads on
+        average, for the paths that need not match stock bit for bit; it reads the step
+        index on the host, so such a step cannot be captured as a CUDA graph.
+        """
         self.weights = weights
         self.cache_dtype = cache_dtype
         self._plans = dict(plans or {})
         self._probe = probe
+        self.used_slots_only = used_slots_only
 
     def plan(self, rows: int) -> StackingPlan:
         """Return the stacking plan for `rows` rows (probed once per row count)."""
@@ -137,16 +147,41 @@ class FastDecoder:
         Reads `previous_tokens` and `step_index`, writes the new keys and values into the
         cache slot `step_index`. Only tensor operations: capturable as a CUDA graph.
         """
+        return self._forward(buffers, buffers.previous_tokens, buffers.step_index)
+
+    def run_positions(
+        self, buffers: DecodeBuffers, tokens: torch.Tensor, first: int
+    ) -> torch.Tensor:
+        """Run the steps `first` .. `first + n - 1` at once; return (rows, n, vocab + 1) logits.
+
+        tokens: (rows, n), the input token of each of those steps. Writes their keys and
+        values into the cache slots `first` .. `first + n - 1`; each position attends to the
+        slots up to its own, as a step at that index would. Reads the cache before `first`.
+        One GEMM per projection reads the weights once for all n positions; the results are
+        a step's up to the last bits (other row counts run other BLAS kernels), which is what
+        checking drafted tokens needs (fast_drafting.py).
+        """
+        count = tokens.shape[1]
+        if not 0 <= first <= buffers.keys_t.shape[-1] - count:
+            raise ValueError(f"steps {first}..{first + count - 1} are outside the cache")
+        positions = torch.arange(first, first + count, device=tokens.device)
+        return self._forward(buffers, tokens, positions)
+
+    def _forward(
+        self, buffers: DecodeBuffers, tokens: torch.Tensor, positions: torch.Tensor
+    ) -> torch.Tensor:
+        """Run the decoder on (rows, n) input `tokens` at the n cache `positions`."""
         weights = self.weights
         plan = self.plan(buffers.rows)
-        index = buffers.step_index
-        state = F.embedding(buffers.previous_tokens, weights.token_embedding)
-        state += F.embedding(index, weights.position_embedding)
+        state = F.embedding(tokens, weights.token_embedding)
+        state += F.embedding(positions, weights.position_embedding)
         state = weights.embedding_norm(state)
         slots = buffers.keys_t.shape[-1]
-        self_bias = buffers.bias_table.index_select(0, index).view(1, 1, 1, slots)
+        if self.used_slots_only:
+            slots = int(positions[-1]) + 1
+        self_bias = buffers.bias_table[:, :slots].index_select(0, positions).view(1, 1, -1, slots)
         for number, layer in enumerate(weights.layers):
-            state = self._layer(layer, state, buffers, number, self_bias, plan)
+            state = self._layer(layer, state, buffers, number, positions, self_bias, plan)
         state = weights.final_norm(state)
         return weights.head(state)
 
@@ -156,21 +191,26 @@ class FastDecoder:
         state: torch.Tensor,
         buffers: DecodeBuffers,
         number: int,
+        positions: torch.Tensor,
         self_bias: torch.Tensor,
         plan: StackingPlan,
     ) -> torch.Tensor:
-        """One `DecoderLayer.forward` for a single token."""
-        rows = state.shape[0]
+        """One `DecoderLayer.forward` for the tokens at `positions` (one per step)."""
+        rows, count = state.shape[0], state.shape[1]
         keys_t = buffers.keys_t[number]
         values = buffers.values[number]
         heads, size = keys_t.shape[1], keys_t.shape[2]
-        index = buffers.step_index
 
         residual = state
         state = layer.pre_self_norm(state)
         queries, keys, new_values = layer.self_qkv(state, stacked=plan.qkv)
-        keys_t.index_copy_(3, index, keys.reshape(rows, heads, size, 1).to(keys_t.dtype))
-        values.index_copy_(2, index, new_values.reshape(rows, heads, 1, size).to(values.dtype))
+        keys = keys.reshape(rows, count, heads, size).permute(0, 2, 3, 1)
+        keys_t.index_copy_(3, positions, keys.to(keys_t.dtype))
+        new_values = new_values.reshape(rows, count, heads, size).transpose(1, 2)
+        values.index_copy_(2, positions, new_values.to(values.dtype))
+        slots = self_bias.shape[-1]
+        if slots < keys_t.shape[-1]:
+            keys_t, values = keys_t[..., :slots], values[:, :, :slots]
         state = layer.self_out(attend(queries, keys_t, values, self_bias))
         state = layer.self_norm(state)
         state = residual + state

@@ -1,0 +1,183 @@
+"""The `int8` backend: int8 drafts of the next image tokens, checked by the float32 decoder.
+
+Decoding one token at a time reads all the decoder's weights per token; int8 weights are a
+quarter of the bytes, but their rounding alone changes the sampled token on about 1 step in
+100, and every later token then differs (an image of another seed). So the int8 decoder only
+drafts: from step t it draws the next `draft_length` tokens, and the float32 decoder then runs
+the steps t .. t + draft_length at once (`FastDecoder.run_positions`: one GEMM per projection
+for all of them, so its weights are read once per round instead of once per token). Its
+logits are sampled again from the same generator states, in order; the first drafted token
+that differs is replaced by the float32 one and the drafts after it are dropped. When all
+drafts stand, the last checked step gives one more token. The float32 run also rewrites the
+cache slots of those steps, so every draft starts from the float32 history.
+
+The tokens are the ones the exact `fast` path draws, but for the last bits: the float32 check
+runs GEMMs of other row counts (BLAS picks other kernels) and attends only to the written
+cache slots, so a token whose draw is a tie to the last bit of float32 may still come out
+otherwise (the benchmark reports the share of tokens equal to the exact path).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import torch
+
+from .base import IMAGE_TOKEN_COUNT
+from .fast_backend import (
+    DEFAULT_MAX_BATCH_IMAGES,
+    START_TOKEN,
+    FastBackend,
+    Int8Backend,
+    draw_batch,
+)
+from .fast_batching import DecodeRequest, batch_rows
+from .fast_decoder import DecodeBuffers, FastDecoder
+from .fast_sampling import kept_count, sampling_tensor
+from .model_loading import DalleModules
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_DRAFT_LENGTH: Final = 12
+"""Tokens drafted per round (see docs/ARCHITECTURE.md "Performance" for the measurement)."""
+
+
+@dataclass
+class DraftingCounts:
+    """How the drafts of the decoding so far fared."""
+
+    rounds: int = 0
+    drafted: int = 0
+    accepted: int = 0
+
+    @property
+    def acceptance(self) -> float:
+        """Share of drafted tokens that the float32 check kept (1.0 before any draft)."""
+        return self.accepted / self.drafted if self.drafted else 1.0
+
+
+class DraftedInt8Backend(Int8Backend):
+    """int8 drafts checked by the float32 decoder: the exact path's tokens, faster on a CPU.
+
+    Keeps the float32 decoder (used in place where its file is memory-mapped) beside the
+    int8 one: about a quarter more decoder memory than `fast`. The int8 drafts quantize the
+    image-token head too (cheaper; a draft only needs to be usually right).
+    """
+
+    name = "int8"
+
+    def __init__(
+        self,
+        modules: DalleModules,
+        *,
+        draft_length: int = DEFAULT_DRAFT_LENGTH,
+        quantize_head: bool = True,
+        max_batch_images: int = DEFAULT_MAX_BATCH_IMAGES,
+    ) -> None:
+        if not 1 <= draft_length < IMAGE_TOKEN_COUNT:
+            raise ValueError(f"draft_length must be 1..{IMAGE_TOKEN_COUNT - 1}, not {draft_length}")
+        self.draft_length = draft_length
+        self.counts = DraftingCounts()
+        self.checker: FastDecoder | None = None
+        super().__init__(
+            modules,
+            quantize_head=quantize_head,
+            release_float_weights=False,
+            max_batch_images=max_batch_images,
+        )
+
+    def _build_decoder(self, modules: DalleModules, *, stack: bool) -> FastDecoder:
+        """Build the float32 checker (the fast backend's decoder), then the int8 drafter."""
+        checker = FastBackend._build_decoder(self, modules, stack=stack)
+        checker.used_slots_only = True
+        drafter = super()._build_decoder(modules, stack=stack)
+        drafter.used_slots_only = True
+        self.checker = checker
+        return drafter
+
+    def _decode_batch(self, requests: Sequence[DecodeRequest]) -> list[torch.Tensor | Exception]:
+        """Decode requests as one batch of rows, round by round (see the module doc)."""
+        image_total = sum(request.image_count for request in requests)
+        stopped: dict[int, Exception] = {}
+        counts = DraftingCounts()
+        started = time.monotonic()
+        with torch.inference_mode():
+            text_tokens, encoder_state = batch_rows(requests)
+            buffers = self._runner.buffers(2 * image_total)
+            self.decoder.start(
+                buffers,
+                text_tokens=text_tokens,
+                encoder_state=encoder_state,
+                start_token=START_TOKEN,
+            )
+            sampling = [sampling_tensor(request.settings, self.device) for request in requests]
+            top_ks = [kept_count(request.settings) for request in requests]
+            # Column s: the input of step s (the start token, then each step's drawn token).
+            tokens = torch.full((image_total, IMAGE_TOKEN_COUNT + 1), START_TOKEN, dtype=torch.long)
+            done = 0
+            while done < IMAGE_TOKEN_COUNT and len(stopped) < len(requests):
+                gained = self._round(requests, buffers, tokens, done, sampling, top_ks, counts)
+                for step in range(done + 1, done + gained + 1):
+                    self._report_progress(requests, step, stopped)
+                done += gained
+        self.counts.rounds += counts.rounds
+        self.counts.drafted += counts.drafted
+        self.counts.accepted += counts.accepted
+        _LOGGER.debug(
+            "Decoded %d request(s), %d image(s) in %.2f s: %d rounds, %d of %d drafts kept "
+            "(%d stopped early)",
+            len(requests),
+            image_total,
+            time.monotonic() - started,
+            counts.rounds,
+            counts.accepted,
+            counts.drafted,
+            len(stopped),
+        )
+        per_request = tokens[:, 1:].split([request.image_count for request in requests])
+        return [stopped.get(index, part) for index, part in enumerate(per_request)]
+
+    def _round(
+        self,
+        requests: Sequence[DecodeRequest],
+        buffers: DecodeBuffers,
+        tokens: torch.Tensor,
+        done: int,
+        sampling: Sequence[torch.Tensor],
+        top_ks: Sequence[int],
+        counts: DraftingCounts,
+    ) -> int:
+        """Draft from step `done`, check, keep the float32 tokens; return the steps gained."""
+        assert self.checker is not None
+        drafts = min(self.draft_length, IMAGE_TOKEN_COUNT - 1 - done)
+        states = [request.generator.get_state() for request in requests]
+        for step in range(done, done + drafts):
+            buffers.step_index.fill_(step)
+            buffers.previous_tokens.copy_(tokens[:, step].repeat(2)[:, None])
+            logits = self.decoder.step(buffers)[:, -1]
+            tokens[:, step + 1] = draw_batch(requests, logits, sampling, top_ks)
+        checked = self.checker.run_positions(
+            buffers, tokens[:, done : done + drafts + 1].repeat(2, 1), done
+        )
+        for request, state in zip(requests, states, strict=True):
+            request.generator.set_state(state)
+        counts.rounds += 1
+        counts.drafted += drafts
+        for offset in range(drafts + 1):
+            drawn = draw_batch(requests, checked[:, offset], sampling, top_ks)
+            column = done + offset + 1
+            if offset == drafts:
+                tokens[:, column] = drawn  # the step after the last draft: one more token
+                break
+            if not torch.equal(drawn, tokens[:, column]):
+                tokens[:, column] = drawn
+                return offset + 1
+            counts.accepted += 1
+        return drafts + 1
+
+
+__all__ = ["DEFAULT_DRAFT_LENGTH", "DraftedInt8Backend", "DraftingCounts"]
