@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_benchmark_command_on_the_test_model(tmp_path: Path, models_dir: Path) -> None:
-    """Stock and fast on the test model, one round: a table, JSON, identical images."""
+    """Stock, fast and int8 on the test model, one round: a table, JSON, identical images,
+    and int8's drafting rounds timed per token against stock's steps."""
     out = tmp_path / "result.json"
     completed = subprocess.run(
         [
@@ -24,7 +25,7 @@ def test_benchmark_command_on_the_test_model(tmp_path: Path, models_dir: Path) -
             "--models",
             "test",
             "--variants",
-            "stock,fast",
+            "stock,fast,int8",
             "--grids",
             "1",
             "--rounds",
@@ -53,9 +54,16 @@ def test_benchmark_command_on_the_test_model(tmp_path: Path, models_dir: Path) -
     assert rows["fast"]["token_agreement"] == 1.0
     assert rows["stock"]["step_speedup"] == 1.0
     assert rows["fast"]["peak_rss_mb"] > 0
-    modes = {q["mode"]: q for q in result["summary"]["queues"]}
+    modes = {q["mode"]: q for q in result["summary"]["queues"] if q["variant"] == "fast"}
     assert set(modes) == {"sequential", "exact", "any"}
     assert modes["exact"]["same_tokens_as_sequential"] is True
+    assert rows["int8"]["token_agreement"] == 1.0
+    paired = result["summary"]["paired_steps"]["test"]["grids"]["1"]
+    assert paired["drafting"] == ["int8"]
+    assert set(paired["ms_per_step"]) == {"stock", "fast", "int8"}
+    assert paired["ms_per_step"]["int8"] == paired["mean_ms_per_token"]["int8"]
+    assert paired["speedup_vs_stock"]["stock"] == 1.0
+    assert "int8" in completed.stdout and "ms per token" in completed.stdout
 
 
 def _run(variant: str, tokens: list[list[int]], seconds: float, digest: str) -> dict:

@@ -12,7 +12,7 @@ from dalle_frame_server.generation.base import GenerationRequest
 from dalle_frame_server.generation.fast_backend import START_TOKEN, FastBackend
 from dalle_frame_server.generation.fast_batching import DecodeRequest
 from dalle_frame_server.generation.fast_decoder import FastDecoder
-from dalle_frame_server.generation.fast_drafting import DraftedInt8Backend
+from dalle_frame_server.generation.fast_drafting import MAX_DRAFTED_IMAGES, DraftedInt8Backend
 from dalle_frame_server.generation.generator import MinDalleGenerator
 from dalle_frame_server.generation.model_loading import (
     DalleModules,
@@ -103,6 +103,19 @@ def test_drafted_tokens_equal_the_exact_path(
     # after the last draft), so the rounds and the kept drafts add up to the 256 steps.
     assert rounds + kept == 256
     assert 0 < kept <= drafts
+
+
+def test_large_batches_step_the_exact_path(
+    exact: MinDalleGenerator, drafted: MinDalleGenerator
+) -> None:
+    """Above MAX_DRAFTED_IMAGES a batch is not drafted: the exact path's arithmetic."""
+    counts = drafted.backend.counts
+    rounds = counts.rounds
+    grid = 3
+    assert grid * grid > MAX_DRAFTED_IMAGES
+    got = backend_image_tokens(drafted, prompt="a red cat", seed=6, grid_size=grid)
+    assert torch.equal(got, backend_image_tokens(exact, prompt="a red cat", seed=6, grid_size=grid))
+    assert counts.rounds == rounds
 
 
 def test_pictures_equal_the_exact_path(

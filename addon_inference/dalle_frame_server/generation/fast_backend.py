@@ -256,16 +256,22 @@ class FastBackend:
                 results[position] = outcome
         return [outcome for outcome in results if outcome is not None]
 
-    def _decode_batch(self, requests: Sequence[DecodeRequest]) -> list[torch.Tensor | Exception]:
-        """Decode requests as one batch of rows (see `batch_rows`)."""
+    def _decode_batch(
+        self, requests: Sequence[DecodeRequest], runner: StepRunner | None = None
+    ) -> list[torch.Tensor | Exception]:
+        """Decode requests as one batch of rows (see `batch_rows`), a step at a time.
+
+        runner: whose decoder steps (default: this backend's own).
+        """
+        runner = runner or self._runner
         image_total = sum(request.image_count for request in requests)
         rows = 2 * image_total
         stopped: dict[int, Exception] = {}
         started = time.monotonic()
         with torch.inference_mode(), self._autocast():
             text_tokens, encoder_state = batch_rows(requests)
-            buffers = self._runner.buffers(rows)
-            self.decoder.start(
+            buffers = runner.buffers(rows)
+            runner.decoder.start(
                 buffers,
                 text_tokens=text_tokens,
                 encoder_state=encoder_state,
@@ -278,7 +284,7 @@ class FastBackend:
             )
             for step in range(IMAGE_TOKEN_COUNT):
                 buffers.step_index.fill_(step)
-                logits = self._runner.step(buffers)[:, -1]
+                logits = runner.step(buffers)[:, -1]
                 tokens[:, step] = draw_batch(requests, logits, sampling, top_ks)
                 buffers.previous_tokens[:image_total, 0] = tokens[:, step]
                 buffers.previous_tokens[image_total:, 0] = tokens[:, step]

@@ -33,6 +33,9 @@ KEPT_GRAPHS: Final = 2
 class StepRunner(Protocol):
     """Hands out decode buffers and runs one decoder step on them."""
 
+    decoder: FastDecoder
+    """The decoder whose steps it runs."""
+
     def buffers(self, rows: int) -> DecodeBuffers:
         """Buffers for a batch of `rows` decoder rows (contents undefined until `start`)."""
 
