@@ -20,7 +20,8 @@ from dalle_frame_server.generation.backend import SamplingSettings, make_backend
 from dalle_frame_server.generation.base import IMAGE_TOKEN_COUNT
 from dalle_frame_server.generation.fast_backend import START_TOKEN, FastBackend
 from dalle_frame_server.generation.fast_batching import DecodeRequest, batch_rows
-from dalle_frame_server.generation.fast_drafting import DraftedInt8Backend
+from dalle_frame_server.generation.fast_cuda import StepRunner
+from dalle_frame_server.generation.fast_drafting import MAX_DRAFTED_IMAGES, DraftedInt8Backend
 from dalle_frame_server.generation.fast_sampling import (
     draw_tokens,
     kept_count,
@@ -70,20 +71,35 @@ def _stock_steps(model: Any, text_tokens: torch.Tensor, images: int, seed: int) 
     return step
 
 
-def _backend_steps(
+def _request(
     backend: FastBackend, text_tokens: torch.Tensor, images: int, seed: int
-) -> StepFunction:
-    """One step of a fast backend's decode loop: the step, then the sampling."""
-    request = DecodeRequest(
+) -> DecodeRequest:
+    """A request for `images` images of the prompt, its text encoded by `backend`."""
+    return DecodeRequest(
         text_tokens=text_tokens,
         encoder_state=backend.encode(text_tokens),
         image_count=images,
         settings=SamplingSettings(),
         generator=torch.Generator(device=text_tokens.device).manual_seed(seed),
     )
+
+
+def _backend_steps(
+    backend: FastBackend,
+    text_tokens: torch.Tensor,
+    images: int,
+    seed: int,
+    runner: StepRunner | None = None,
+) -> StepFunction:
+    """One step of a fast backend's decode loop: the step, then the sampling.
+
+    runner: whose decoder steps (default: the backend's own).
+    """
+    runner = runner or backend._runner
+    request = _request(backend, text_tokens, images, seed)
     text, encoder_state = batch_rows([request])
-    buffers = backend._runner.buffers(2 * images)
-    backend.decoder.start(
+    buffers = runner.buffers(2 * images)
+    runner.decoder.start(
         buffers, text_tokens=text, encoder_state=encoder_state, start_token=START_TOKEN
     )
     sampling = sampling_tensor(request.settings, text_tokens.device)
@@ -91,7 +107,7 @@ def _backend_steps(
 
     def step(i: int) -> int:
         buffers.step_index.fill_(i)
-        logits = backend._runner.step(buffers)[:, -1]
+        logits = runner.step(buffers)[:, -1]
         tokens = draw_tokens(logits[:images], logits[images:], sampling, top_k, request.generator)
         buffers.previous_tokens[:images, 0] = tokens
         buffers.previous_tokens[images:, 0] = tokens
@@ -108,13 +124,7 @@ def _drafted_rounds(
     Goes on from where the last round ended, and starts the image again after its last
     token, so the rounds cover every cache position as whole images do.
     """
-    request = DecodeRequest(
-        text_tokens=text_tokens,
-        encoder_state=backend.encode(text_tokens),
-        image_count=images,
-        settings=SamplingSettings(),
-        generator=torch.Generator(device=text_tokens.device).manual_seed(seed),
-    )
+    request = _request(backend, text_tokens, images, seed)
     text, encoder_state = batch_rows([request])
     buffers = backend._runner.buffers(2 * images)
     sampling = [sampling_tensor(request.settings, text_tokens.device)]
@@ -176,7 +186,14 @@ def paired_step_times(
                 if name == "stock":
                     functions[name] = _stock_steps(stock, text_tokens, images, seed=7)
                 elif isinstance(backend, DraftedInt8Backend):
-                    functions[name] = _drafted_rounds(backend, text_tokens, images, seed=7)
+                    # As the backend decodes: drafting rounds, or exact steps for big batches.
+                    functions[name] = (
+                        _drafted_rounds(backend, text_tokens, images, seed=7)
+                        if images <= MAX_DRAFTED_IMAGES
+                        else _backend_steps(
+                            backend, text_tokens, images, seed=7, runner=backend._exact_runner
+                        )
+                    )
                 else:
                     functions[name] = _backend_steps(backends[name], text_tokens, images, seed=7)
             times: dict[str, list[float]] = {name: [] for name in names}
