@@ -62,7 +62,11 @@ class DecodeBuffers:
 
 
 class FastDecoder:
-    """min-dalle's decoder, one image token per call, for batches of any size."""
+    """min-dalle's decoder for batches of any size.
+
+    One image token per call (`step`), or several steps at once (`run_positions`, to check
+    drafted tokens).
+    """
 
     def __init__(
         self,
