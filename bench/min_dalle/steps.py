@@ -125,25 +125,14 @@ def _drafted_rounds(
     token, so the rounds cover every cache position as whole images do.
     """
     request = _request(backend, text_tokens, images, seed)
-    text, encoder_state = batch_rows([request])
-    buffers = backend._runner.buffers(2 * images)
-    sampling = [sampling_tensor(request.settings, text_tokens.device)]
-    top_k = [kept_count(request.settings)]
-    tokens = torch.empty(images, IMAGE_TOKEN_COUNT + 1, dtype=torch.long)
-    done = [IMAGE_TOKEN_COUNT]
+    batch = [backend.start_batch([request])]
 
     def round_(_: int) -> int:
-        if done[0] >= IMAGE_TOKEN_COUNT:
-            backend.decoder.start(
-                buffers, text_tokens=text, encoder_state=encoder_state, start_token=START_TOKEN
-            )
-            tokens.fill_(START_TOKEN)
-            done[0] = 0
-        gained = backend._round(
-            [request], buffers, tokens, done[0], sampling, top_k, backend.counts
-        )
-        done[0] += gained
-        return gained
+        if batch[0].done >= IMAGE_TOKEN_COUNT:
+            batch[0] = backend.start_batch([request])
+        before = batch[0].done
+        backend.next_round(batch[0], backend.counts)
+        return batch[0].done - before
 
     return round_
 
@@ -191,7 +180,7 @@ def paired_step_times(
                         _drafted_rounds(backend, text_tokens, images, seed=7)
                         if images <= MAX_DRAFTED_IMAGES
                         else _backend_steps(
-                            backend, text_tokens, images, seed=7, runner=backend._exact_runner
+                            backend, text_tokens, images, seed=7, runner=backend.exact_runner
                         )
                     )
                 else:

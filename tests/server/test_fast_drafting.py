@@ -80,7 +80,8 @@ def test_int8_is_the_drafting_backend(drafted: MinDalleGenerator) -> None:
     assert isinstance(backend, DraftedInt8Backend)
     assert backend.name == "int8"
     assert backend.exact is False
-    assert backend.checker is not None
+    assert backend.checker is not backend.decoder
+    assert backend.exact_runner.decoder is backend.checker
     layer = backend._modules.decoder.layers[0]
     assert layer.self_attn.q_proj.weight.numel() == TEST_SHAPE.embed_count**2
 
@@ -153,7 +154,6 @@ def test_a_perfect_drafter_gains_a_token_after_its_drafts(
     """Drafts from the float32 decoder itself all stand: each round gains draft_length + 1."""
     modules = _load(test_model_paths)
     backend = DraftedInt8Backend(modules, draft_length=15)
-    assert backend.checker is not None
     backend.decoder = backend.checker
     generator = _generator(modules, backend)
     got = backend_image_tokens(generator, prompt="an alpine lake", seed=8)

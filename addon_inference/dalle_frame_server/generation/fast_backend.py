@@ -256,14 +256,14 @@ class FastBackend:
                 results[position] = outcome
         return [outcome for outcome in results if outcome is not None]
 
-    def _decode_batch(
-        self, requests: Sequence[DecodeRequest], runner: StepRunner | None = None
-    ) -> list[torch.Tensor | Exception]:
-        """Decode requests as one batch of rows (see `batch_rows`), a step at a time.
+    def _decode_batch(self, requests: Sequence[DecodeRequest]) -> list[torch.Tensor | Exception]:
+        """Decode requests as one batch of rows (see `batch_rows`)."""
+        return self._step_batch(requests, self._runner)
 
-        runner: whose decoder steps (default: this backend's own).
-        """
-        runner = runner or self._runner
+    def _step_batch(
+        self, requests: Sequence[DecodeRequest], runner: StepRunner
+    ) -> list[torch.Tensor | Exception]:
+        """Decode requests as one batch of rows, a step at a time of `runner`'s decoder."""
         image_total = sum(request.image_count for request in requests)
         rows = 2 * image_total
         stopped: dict[int, Exception] = {}

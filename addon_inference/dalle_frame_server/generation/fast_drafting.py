@@ -62,10 +62,19 @@ class DraftingCounts:
     drafted: int = 0
     accepted: int = 0
 
-    @property
-    def acceptance(self) -> float:
-        """Share of drafted tokens that the float32 check kept (1.0 before any draft)."""
-        return self.accepted / self.drafted if self.drafted else 1.0
+
+@dataclass
+class DraftingBatch:
+    """One batch being decoded round by round: its cache, its tokens and how far it got."""
+
+    requests: Sequence[DecodeRequest]
+    buffers: DecodeBuffers
+    tokens: torch.Tensor
+    """(images, 257): column s is the input of step s (the start token, then each drawn one)."""
+    sampling: list[torch.Tensor]
+    top_ks: list[int]
+    done: int = 0
+    """Steps whose tokens are final."""
 
 
 class DraftedInt8Backend(Int8Backend):
@@ -77,9 +86,9 @@ class DraftedInt8Backend(Int8Backend):
     """
 
     name = "int8"
-    checker: FastDecoder | None
+    checker: FastDecoder
     """The float32 decoder that checks the drafts (set while the backend is built)."""
-    _exact_runner: StepRunner
+    exact_runner: StepRunner
     """Steps the checker one token at a time: batches too large to draft."""
 
     def __init__(
@@ -94,7 +103,6 @@ class DraftedInt8Backend(Int8Backend):
             raise ValueError(f"draft_length must be 1..{IMAGE_TOKEN_COUNT - 1}, not {draft_length}")
         self.draft_length = draft_length
         self.counts = DraftingCounts()
-        self.checker: FastDecoder | None = None
         super().__init__(
             modules,
             quantize_head=quantize_head,
@@ -106,42 +114,28 @@ class DraftedInt8Backend(Int8Backend):
         """Build the float32 checker (the fast backend's decoder), then the int8 drafter."""
         checker = FastBackend._build_decoder(self, modules, stack=stack)
         self.checker = checker
-        self._exact_runner = EagerStepRunner(checker, self.device)
+        self.exact_runner = EagerStepRunner(checker, self.device)
         return super()._build_decoder(modules, stack=stack)
 
-    def _decode_batch(
-        self, requests: Sequence[DecodeRequest], runner: StepRunner | None = None
-    ) -> list[torch.Tensor | Exception]:
+    def _decode_batch(self, requests: Sequence[DecodeRequest]) -> list[torch.Tensor | Exception]:
         """Decode requests as one batch of rows, round by round (see the module doc).
 
         A batch of more than `MAX_DRAFTED_IMAGES` images steps the float32 decoder instead:
         the exact path's arithmetic, bit for bit.
         """
         image_total = sum(request.image_count for request in requests)
-        if runner is not None or image_total > MAX_DRAFTED_IMAGES:
-            return super()._decode_batch(requests, runner or self._exact_runner)
+        if image_total > MAX_DRAFTED_IMAGES:
+            return self._step_batch(requests, self.exact_runner)
         stopped: dict[int, Exception] = {}
         counts = DraftingCounts()
         started = time.monotonic()
         with torch.inference_mode():
-            text_tokens, encoder_state = batch_rows(requests)
-            buffers = self._runner.buffers(2 * image_total)
-            self.decoder.start(
-                buffers,
-                text_tokens=text_tokens,
-                encoder_state=encoder_state,
-                start_token=START_TOKEN,
-            )
-            sampling = [sampling_tensor(request.settings, self.device) for request in requests]
-            top_ks = [kept_count(request.settings) for request in requests]
-            # Column s: the input of step s (the start token, then each step's drawn token).
-            tokens = torch.full((image_total, IMAGE_TOKEN_COUNT + 1), START_TOKEN, dtype=torch.long)
-            done = 0
-            while done < IMAGE_TOKEN_COUNT and len(stopped) < len(requests):
-                gained = self._round(requests, buffers, tokens, done, sampling, top_ks, counts)
-                for step in range(done + 1, done + gained + 1):
+            batch = self.start_batch(requests)
+            while batch.done < IMAGE_TOKEN_COUNT and len(stopped) < len(requests):
+                before = batch.done
+                self.next_round(batch, counts)
+                for step in range(before + 1, batch.done + 1):
                     self._report_progress(requests, step, stopped)
-                done += gained
         self.counts.rounds += counts.rounds
         self.counts.drafted += counts.drafted
         self.counts.accepted += counts.accepted
@@ -156,28 +150,38 @@ class DraftedInt8Backend(Int8Backend):
             counts.drafted,
             len(stopped),
         )
-        per_request = tokens[:, 1:].split([request.image_count for request in requests])
+        per_request = batch.tokens[:, 1:].split([request.image_count for request in requests])
         return [stopped.get(index, part) for index, part in enumerate(per_request)]
 
-    def _round(
-        self,
-        requests: Sequence[DecodeRequest],
-        buffers: DecodeBuffers,
-        tokens: torch.Tensor,
-        done: int,
-        sampling: Sequence[torch.Tensor],
-        top_ks: Sequence[int],
-        counts: DraftingCounts,
-    ) -> int:
-        """Draft from step `done`, check, keep the float32 tokens; return the steps gained."""
-        assert self.checker is not None
+    def start_batch(self, requests: Sequence[DecodeRequest]) -> DraftingBatch:
+        """Prepare requests (encoded, at most `MAX_DRAFTED_IMAGES` images) for `next_round`."""
+        image_total = sum(request.image_count for request in requests)
+        text_tokens, encoder_state = batch_rows(requests)
+        buffers = self._runner.buffers(2 * image_total)
+        self.decoder.start(
+            buffers,
+            text_tokens=text_tokens,
+            encoder_state=encoder_state,
+            start_token=START_TOKEN,
+        )
+        return DraftingBatch(
+            requests=requests,
+            buffers=buffers,
+            tokens=torch.full((image_total, IMAGE_TOKEN_COUNT + 1), START_TOKEN, dtype=torch.long),
+            sampling=[sampling_tensor(request.settings, self.device) for request in requests],
+            top_ks=[kept_count(request.settings) for request in requests],
+        )
+
+    def next_round(self, batch: DraftingBatch, counts: DraftingCounts) -> None:
+        """Draft from step `batch.done`, check, keep the float32 tokens, advance `done`."""
+        requests, buffers, tokens, done = batch.requests, batch.buffers, batch.tokens, batch.done
         drafts = min(self.draft_length, IMAGE_TOKEN_COUNT - 1 - done)
         states = [request.generator.get_state() for request in requests]
         for step in range(done, done + drafts):
             buffers.step_index.fill_(step)
             buffers.previous_tokens.copy_(tokens[:, step].repeat(2)[:, None])
             logits = self.decoder.step(buffers)[:, -1]
-            tokens[:, step + 1] = draw_batch(requests, logits, sampling, top_ks)
+            tokens[:, step + 1] = draw_batch(requests, logits, batch.sampling, batch.top_ks)
         checked = self.checker.run_positions(
             buffers, tokens[:, done : done + drafts + 1].repeat(2, 1), done
         )
@@ -185,17 +189,25 @@ class DraftedInt8Backend(Int8Backend):
             request.generator.set_state(state)
         counts.rounds += 1
         counts.drafted += drafts
-        for offset in range(drafts + 1):
-            drawn = draw_batch(requests, checked[:, offset], sampling, top_ks)
-            column = done + offset + 1
-            if offset == drafts:
-                tokens[:, column] = drawn  # the step after the last draft: one more token
+        kept = 0
+        while kept < drafts:
+            drawn = draw_batch(requests, checked[:, kept], batch.sampling, batch.top_ks)
+            if not torch.equal(drawn, tokens[:, done + kept + 1]):
+                tokens[:, done + kept + 1] = drawn  # the first refused draft: float32's token
                 break
-            if not torch.equal(drawn, tokens[:, column]):
-                tokens[:, column] = drawn
-                return offset + 1
-            counts.accepted += 1
-        return drafts + 1
+            kept += 1
+        else:  # every draft stood: the step after the last one gives one more token
+            tokens[:, done + drafts + 1] = draw_batch(
+                requests, checked[:, drafts], batch.sampling, batch.top_ks
+            )
+        counts.accepted += kept
+        batch.done = done + kept + 1
 
 
-__all__ = ["DEFAULT_DRAFT_LENGTH", "MAX_DRAFTED_IMAGES", "DraftedInt8Backend", "DraftingCounts"]
+__all__ = [
+    "DEFAULT_DRAFT_LENGTH",
+    "MAX_DRAFTED_IMAGES",
+    "DraftedInt8Backend",
+    "DraftingBatch",
+    "DraftingCounts",
+]
