@@ -1,0 +1,169 @@
+"""Which int8 arithmetic is right on this CPU: full-range activations, 7-bit ones, or none.
+
+oneDNN's u8 x s8 GEMMs add each product into 32 bits only with VNNI; elsewhere they sum pairs
+of products into saturating 16-bit integers (cpu_isa.py). So the activations' uint8 range
+depends on the CPU: with VNNI the full range (zero point 128, -127..127); without it 7 bits
+(zero point 64, -64..64: 2 * 128 * 127 = 32512 fits in 16 bits), as fbgemm's `reduce_range`
+does. 7-bit parts make the two-part activations ~13 bits instead of ~15, still far finer than
+the weights' rounding (fast_int8.py).
+
+The ISA only predicts the kernel's arithmetic; a probe checks it: a GEMM whose pair sums would
+saturate must come out exact. Where neither arithmetic is exact (another kernel) or there is
+no oneDNN int8 kernel at all (ARM), the int8 backends are refused and the server falls back
+to `fast` (backend.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+from typing import Final
+
+import torch
+
+from .cpu_isa import CAP_VARIABLES, CpuIsa, detect_cpu_isa
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Int8Arithmetic:
+    """How activations are stored as uint8: value + zero point, |value| <= half_range."""
+
+    name: str
+    zero_point: int
+    half_range: int
+
+    @property
+    def fine_steps(self) -> int:
+        """Return how much finer the second part's scale is than the first's.
+
+        Half a step's rounding error, times fine_steps, spans -half_range..half_range again.
+        """
+        return 2 * self.half_range
+
+
+FULL_RANGE: Final = Int8Arithmetic("vnni", zero_point=128, half_range=127)
+"""uint8 1..255: exact with VNNI's 32-bit accumulation."""
+
+SEVEN_BIT: Final = Int8Arithmetic("7-bit", zero_point=64, half_range=64)
+"""uint8 0..128: a pair of products stays within 16 bits (2 * 128 * 127 = 32512)."""
+
+
+@dataclass(frozen=True)
+class Int8Path:
+    """The int8 arithmetic this process uses, or why int8 is refused here."""
+
+    isa: CpuIsa
+    arithmetic: Int8Arithmetic | None
+    refusal: str | None = None
+    """Why int8 is refused (arithmetic None): an actionable sentence."""
+
+    @property
+    def label(self) -> str:
+        """What /v1/health reports: "vnni", "7-bit" or "refused: <why>"."""
+        if self.arithmetic is None:
+            return f"refused: {self.refusal}"
+        return self.arithmetic.name
+
+
+class Int8UnavailableError(RuntimeError):
+    """int8 arithmetic is refused on this CPU (the message says why and what to use)."""
+
+
+@functools.cache
+def int8_path() -> Int8Path:
+    """Return the int8 path of this process, chosen once (oneDNN reads its cap once too)."""
+    path = choose_int8_path(detect_cpu_isa())
+    if path.arithmetic is None:
+        _LOGGER.warning("int8 arithmetic refused: %s", path.refusal)
+    else:
+        _LOGGER.info("int8 arithmetic: %s activations (oneDNN ISA %s)", path.label, path.isa)
+    return path
+
+
+def int8_arithmetic() -> Int8Arithmetic:
+    """Return the arithmetic to quantize with here; Int8UnavailableError where refused."""
+    path = int8_path()
+    if path.arithmetic is None:
+        raise Int8UnavailableError(f"int8 is not available here: {path.refusal}")
+    return path.arithmetic
+
+
+def choose_int8_path(isa: CpuIsa) -> Int8Path:
+    """Pick the arithmetic the ISA predicts if the probe finds it exact; else 7-bit, or none."""
+    if isa is CpuIsa.NOT_X86:
+        return Int8Path(
+            isa,
+            None,
+            "the int8 backends need an x86-64 CPU (oneDNN's u8 x s8 kernels); "
+            "use --backend fast on this CPU",
+        )
+    expected = FULL_RANGE if isa.has_vnni or isa is CpuIsa.X86_UNKNOWN else SEVEN_BIT
+    candidates = (expected, SEVEN_BIT) if expected is FULL_RANGE else (SEVEN_BIT,)
+    for arithmetic in candidates:
+        try:
+            exact = arithmetic_is_exact(arithmetic)
+        except RuntimeError as error:  # no oneDNN int8 kernel in this torch build
+            return Int8Path(
+                isa, None, f"torch's oneDNN int8 GEMM failed ({error}); use --backend fast"
+            )
+        if exact:
+            if arithmetic is not expected:
+                _LOGGER.warning(
+                    "oneDNN ISA %s should add int8 products in 32 bits, but its GEMM "
+                    "saturates: using 7-bit activations",
+                    isa,
+                )
+            return Int8Path(isa, arithmetic)
+    return Int8Path(
+        isa,
+        None,
+        f"oneDNN's int8 GEMM is not exact on this CPU (ISA {isa}, cap "
+        f"{'/'.join(CAP_VARIABLES)} included); use --backend fast",
+    )
+
+
+PROBE_ROWS: Final = (4, 36)
+"""Row counts probed: a drafted step's 2 parts x 2 rows, and a 9-image batch's 2 x 18."""
+
+
+def arithmetic_is_exact(arithmetic: Int8Arithmetic) -> bool:
+    """Whether oneDNN's GEMM on activations at the arithmetic's extremes gives the exact sums.
+
+    The weights are +-127 and the activations +-half_range, so every pair of products is as
+    large as the arithmetic allows: a 16-bit saturating kernel loses those sums entirely.
+    Integer sums of this size are exact in float32, so exact means equal.
+    """
+    generator = torch.Generator().manual_seed(0)
+    in_features, out_features = 512, 64
+    signs = torch.randint(0, 2, (out_features, in_features), generator=generator) * 2 - 1
+    weights = (signs * 127).to(torch.int8)
+    weights[0] = 127
+    packed = torch.ops.onednn.qlinear_prepack(weights, None)
+    unit = torch.ones(out_features)
+    zero_points = torch.zeros(out_features, dtype=torch.long)
+    for rows in PROBE_ROWS:
+        values = torch.randint(0, 2, (rows, in_features), generator=generator) * 2 - 1
+        values *= arithmetic.half_range
+        values[0] = arithmetic.half_range
+        output = torch.ops.onednn.qlinear_pointwise.tensor(
+            (values + arithmetic.zero_point).to(torch.uint8),
+            torch.tensor(1.0),
+            torch.tensor(arithmetic.zero_point),
+            packed,
+            unit,
+            zero_points,
+            None,
+            1.0,
+            0,
+            torch.float32,
+            "none",
+            [],
+            "",
+        )
+        expected = values.to(torch.float64) @ weights.to(torch.float64).T
+        if not torch.equal(output.to(torch.float64), expected):
+            return False
+    return True
