@@ -31,6 +31,7 @@ class HookedBackend:
         self.gate_timeout = gate_timeout
         self.name = f"hooked {inner.name}"
         self.exact = inner.exact
+        self.int8_path = inner.int8_path
         self.decode_seeds: list[int] = []
         self.failures: list[BaseException] = []
         self._gate = threading.Event()

@@ -3,10 +3,13 @@
 `MinDalleGenerator` (generator.py) tokenizes the prompt, then calls a `GenerationBackend` for
 the three heavy stages. `reference` reproduces stock min-dalle's arithmetic step for step;
 faster backends (`fast`, `int8`, `int8-raw`) live in their own modules and are chosen by name.
+Where int8 arithmetic is refused on this CPU (int8_path.py), `int8` and `int8-raw` fall back
+to `fast`, whose `int8_path` then says why.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Protocol
@@ -15,6 +18,8 @@ import torch
 
 if TYPE_CHECKING:
     from .model_loading import DalleModules
+
+_LOGGER = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int], None]
 """Called as progress(step, total) after each decoder step, from the worker thread."""
@@ -36,6 +41,9 @@ class GenerationBackend(Protocol):
     """The backend's name: "reference", "fast", "int8", "int8-raw"."""
     exact: bool
     """Whether images are pixel-identical to stock min-dalle for the same seed."""
+    int8_path: str | None
+    """The int8 arithmetic in use ("vnni", "7-bit"), "refused: <why>" where int8 was asked
+    for and this backend stands in for it, else None (int8_path.py)."""
 
     def encode(self, text_tokens: torch.Tensor) -> torch.Tensor:
         """Encode (2, 64) text tokens (row 0 unconditional, row 1 the prompt)."""
@@ -69,6 +77,17 @@ def make_backend(name: str, modules: DalleModules) -> GenerationBackend:
         from .fast_backend import FastBackend
 
         return FastBackend(modules)
+    if name in ("int8", "int8-raw"):
+        from .int8_path import int8_path
+
+        path = int8_path()
+        if path.arithmetic is None:
+            from .fast_backend import FastBackend
+
+            _LOGGER.warning("Backend %s refused, using fast instead: %s", name, path.refusal)
+            fallback = FastBackend(modules)
+            fallback.int8_path = path.label
+            return fallback
     if name == "int8":
         from .fast_drafting import DraftedInt8Backend
 

@@ -44,6 +44,7 @@ from .fast_residency import WeightResidency
 from .fast_sampling import draw_tokens, kept_count, sampling_tensor
 from .fast_vqgan import FastDetokenizer
 from .fast_weights import DecoderWeights, Dense
+from .int8_path import int8_arithmetic
 from .model_loading import DalleModules
 from .model_shapes import IMAGE_VOCAB_USED
 
@@ -69,6 +70,8 @@ class FastBackend:
     """min-dalle's encode, decode and detokenize with the work a step repeats hoisted out."""
 
     name = "fast"
+    int8_path: str | None = None
+    """None, or "refused: <why>" where it stands in for a refused int8 backend (backend.py)."""
 
     def __init__(
         self,
@@ -413,9 +416,12 @@ class Int8Backend(FastBackend):
                 "(on a GPU use the fast backend in float16)"
             )
 
+        arithmetic = int8_arithmetic()
+        self.int8_path = arithmetic.name
+
         def make(weight: torch.Tensor) -> Int8Projection:
             """Quantize one weight; let the float pages read so far go (if mapped)."""
-            projection = Int8Projection.from_weight(weight)
+            projection = Int8Projection.from_weight(weight, arithmetic)
             self.residency.release("decoder")
             return projection
 

@@ -3,7 +3,9 @@
 The decoder at one token per step is bound by reading its weights; int8 weights are a quarter
 of float32's bytes. Each activation row goes in as two int8 rows: the row quantized with its
 own scale, then the rounding error of that quantized again with a scale 254x finer, so the
-activations carry ~15 bits and the weights' own rounding is the only coarse error left. Both
+activations carry ~15 bits and the weights' own rounding is the only coarse error left. On a
+CPU without VNNI the parts are 7-bit (-64..64, the second 128x finer: ~13 bits), because
+oneDNN's kernels there sum pairs of products in 16 bits (int8_path.py). Both
 parts run through one GEMM as extra rows: at a decoder step's few rows the GEMM is bound by
 reading the weights, so the extra rows cost almost nothing (mini, 2-core EPYC: 35.1 -> 35.7 ms
 per step). Measured on mini-shaped random weights (3 seeds x 128 steps, fed the exact path's
@@ -26,13 +28,10 @@ from typing import Final
 
 import torch
 
-ACTIVATION_ZERO_POINT: Final = 128
-"""Symmetric activations stored as uint8 around 128 (oneDNN's int8 kernels take uint8 input;
-int8 input fell back to a reference kernel 300x slower)."""
+from .int8_path import Int8Arithmetic, int8_arithmetic
 
-FINE_STEPS: Final = 254
-"""The second part's scale is the first's / 254: a rounding error of at most half a step
-then spans -127..127."""
+# Symmetric activations are stored as uint8 around the arithmetic's zero point: oneDNN's int8
+# kernels take uint8 input; int8 input fell back to a reference kernel 300x slower.
 
 _TINY: Final = 1e-12
 """Smallest scale, so an all-zero row or input still divides."""
@@ -43,6 +42,7 @@ class Int8Projection:
 
     __slots__ = (
         "activation_zero_point",
+        "arithmetic",
         "in_features",
         "out_features",
         "packed",
@@ -51,8 +51,15 @@ class Int8Projection:
         "weight_zero_points",
     )
 
-    def __init__(self, packed: torch.Tensor, weight_scales: torch.Tensor, in_features: int) -> None:
-        self.activation_zero_point = torch.tensor(ACTIVATION_ZERO_POINT)
+    def __init__(
+        self,
+        packed: torch.Tensor,
+        weight_scales: torch.Tensor,
+        in_features: int,
+        arithmetic: Int8Arithmetic,
+    ) -> None:
+        self.arithmetic = arithmetic
+        self.activation_zero_point = torch.tensor(arithmetic.zero_point)
         self.unit_scale = torch.tensor(1.0)
         self.packed = packed
         self.weight_scales = weight_scales
@@ -61,34 +68,44 @@ class Int8Projection:
         self.out_features = weight_scales.shape[0]
 
     @classmethod
-    def from_weight(cls, weight: torch.Tensor) -> Int8Projection:
-        """Quantize a float (out, in) weight symmetrically per output channel."""
+    def from_weight(
+        cls, weight: torch.Tensor, arithmetic: Int8Arithmetic | None = None
+    ) -> Int8Projection:
+        """Quantize a float (out, in) weight symmetrically per output channel.
+
+        arithmetic: the activations' range; None = the one right on this CPU (int8_path.py;
+        Int8UnavailableError where int8 is refused).
+        """
         if weight.device.type != "cpu":
             raise ValueError("int8 projections run on the CPU only")
+        if arithmetic is None:
+            arithmetic = int8_arithmetic()
         weight = weight.detach().to(torch.float32)
         scales = weight.abs().amax(dim=1).clamp(min=_TINY) / 127
         quantized = torch.round(weight / scales[:, None]).clamp(-127, 127).to(torch.int8)
         packed = torch.ops.onednn.qlinear_prepack(quantized, None)
-        return cls(packed, scales, weight.shape[1])
+        return cls(packed, scales, weight.shape[1], arithmetic)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the projection to float32 input (..., in) -> float32 (..., out).
 
         Each row is quantized with its own scale (the unconditional and the prompt rows differ
-        in magnitude), and its rounding error with that scale / 254 (the error is at most half
-        a step, so it fills the int8 range again; see the module doc). The GEMM runs with an
-        input scale of 1; each output row pair is combined and scaled afterwards. Few,
+        in magnitude), and its rounding error with that scale / 254 (/ 128 for 7-bit parts;
+        the error is at most half a step, so it fills the range again; see the module doc).
+        The GEMM runs with an input scale of 1; each output row pair is combined and scaled
+        afterwards. Few,
         mostly in-place operations: at a decoder step's 2 rows their count, not their
         arithmetic, is what costs (73 projections per step).
         """
         flat = x.reshape(-1, self.in_features)
         rows = flat.shape[0]
-        scales = _row_scales(flat)
+        half_range, fine_steps = self.arithmetic.half_range, self.arithmetic.fine_steps
+        scales = _row_scales(flat, half_range)
         parts = torch.empty(2 * rows, self.in_features)
         steps = torch.div(flat, scales)
         coarse = torch.round(steps, out=parts[:rows])
-        torch.sub(steps, coarse, out=parts[rows:]).mul_(FINE_STEPS).round_()
-        quantized = parts.add_(ACTIVATION_ZERO_POINT).to(torch.uint8)
+        torch.sub(steps, coarse, out=parts[rows:]).mul_(fine_steps).round_()
+        quantized = parts.add_(self.arithmetic.zero_point).to(torch.uint8)
         output = torch.ops.onednn.qlinear_pointwise.tensor(
             quantized,
             self.unit_scale,
@@ -104,10 +121,10 @@ class Int8Projection:
             [],
             "",
         )
-        result = torch.add(output[:rows], output[rows:], alpha=1 / FINE_STEPS).mul_(scales)
+        result = torch.add(output[:rows], output[rows:], alpha=1 / fine_steps).mul_(scales)
         return result.reshape(*x.shape[:-1], self.out_features)
 
 
-def _row_scales(rows: torch.Tensor) -> torch.Tensor:
-    """Per-row symmetric int8 scales, (rows, 1): the row's largest magnitude maps to 127."""
-    return rows.abs().amax(dim=1, keepdim=True).clamp_(min=_TINY).div_(127)
+def _row_scales(rows: torch.Tensor, half_range: int) -> torch.Tensor:
+    """Per-row symmetric scales, (rows, 1): the row's largest magnitude maps to half_range."""
+    return rows.abs().amax(dim=1, keepdim=True).clamp_(min=_TINY).div_(half_range)

@@ -33,6 +33,7 @@ class ReferenceBackend:
 
     name = "reference"
     exact = True
+    int8_path: str | None = None
 
     def __init__(self, modules: DalleModules) -> None:
         self._modules = modules
