@@ -47,6 +47,7 @@ def health_body(state: ServerState) -> dict[str, Any]:
         "detail": generator_slot.detail,
         "error": generator_slot.error,
         "backend": settings.backend,
+        "int8_path": None,
         "queue": {
             "running": bool(state.queue.running),
             "waiting": state.queue.waiting,
@@ -59,6 +60,7 @@ def health_body(state: ServerState) -> dict[str, Any]:
         generator["dtype"] = model.dtype
         if isinstance(model, MinDalleGenerator):
             generator["backend"] = model.backend.name
+            generator["int8_path"] = model.backend.int8_path
     if generator_slot.name == TEST_MODEL_NAME:
         generator["notice"] = TEST_MODEL_NOTICE
     asr: dict[str, Any] = {

@@ -287,6 +287,14 @@ def _schemas() -> dict[str, Any]:
                         "detail": {"type": "string"},
                         "error": {"type": "string", "nullable": True},
                         "backend": {"type": "string"},
+                        "int8_path": {
+                            "type": "string",
+                            "nullable": True,
+                            "description": "int8 arithmetic on this CPU: vnni (full-range "
+                            "activations), 7-bit (a CPU without VNNI), or 'refused: <why>' "
+                            "where int8 was asked for and backend fast stands in; null "
+                            "for other backends and while loading",
+                        },
                         "notice": {"type": "string"},
                         "queue": {
                             "type": "object",
