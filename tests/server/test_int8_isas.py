@@ -1,0 +1,72 @@
+"""The int8 tests again in a child process per forced oneDNN ISA: the path of a CPU without VNNI.
+
+oneDNN reads ONEDNN_MAX_CPU_ISA once, when it first runs, so each cap needs its own process.
+Under a cap below VNNI the int8 GEMMs run the kernels of an AVX2 (Zen 2/3, Intel N100) or an
+AVX-512 CPU without VNNI (Skylake-X), which sum pairs of products in 16 bits: the int8 tests
+must pass there as they do in this process (the VNNI path, where the CPU has it).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dalle_frame_server.generation.cpu_isa import CAP_VARIABLES, CpuIsa, cpu_flags, int8_isa
+
+ROOT = Path(__file__).resolve().parents[2]
+
+INT8_TESTS = (
+    "tests/server/test_fast_int8.py",
+    "tests/server/test_int8_path.py",
+    "tests/server/test_fast_parts.py::test_int8_projection_is_close_to_float",
+    "tests/server/test_fast_drafting.py::test_drafted_tokens_equal_the_exact_path",
+)
+"""The int8 accuracy tests, the drafts' acceptance and the path's own checks."""
+
+X86 = int8_isa(platform.machine(), frozenset(), None) is not CpuIsa.NOT_X86
+FLAGS = cpu_flags() or frozenset()
+
+
+def _capped_environment(cap: str) -> dict[str, str]:
+    environment = {key: value for key, value in os.environ.items() if key not in CAP_VARIABLES}
+    environment[CAP_VARIABLES[0]] = cap
+    return environment
+
+
+@pytest.mark.skipif(not X86, reason="ONEDNN_MAX_CPU_ISA caps x86 ISAs only")
+@pytest.mark.parametrize(("cap", "needs"), [("AVX2", "avx2"), ("AVX512_CORE", "avx512bw")])
+def test_int8_tests_pass_without_vnni(cap: str, needs: str) -> None:
+    if needs not in FLAGS:
+        pytest.skip(f"this CPU has no {needs}: the {cap} cap would run a lower path again")
+    environment = _capped_environment(cap)
+    label = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from dalle_frame_server.generation.int8_path import int8_path; "
+            "print(int8_path().isa, int8_path().label)",
+        ],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout.split()
+    assert label == [cap.lower(), "7-bit"]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *INT8_TESTS],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    assert result.returncode == 0, f"int8 tests under {cap}:\n{result.stdout[-6000:]}"
+    assert " passed" in result.stdout
