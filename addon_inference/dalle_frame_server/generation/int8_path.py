@@ -105,23 +105,23 @@ def choose_int8_path(isa: CpuIsa) -> Int8Path:
     for arithmetic in candidates:
         try:
             exact = arithmetic_is_exact(arithmetic)
-        except RuntimeError as error:  # no oneDNN int8 kernel in this torch build
+        except (RuntimeError, AttributeError) as error:  # no oneDNN int8 op in this torch
             return Int8Path(
                 isa, None, f"torch's oneDNN int8 GEMM failed ({error}); use --backend fast"
             )
         if exact:
             if arithmetic is not expected:
                 _LOGGER.warning(
-                    "oneDNN ISA %s should add int8 products in 32 bits, but its GEMM "
-                    "saturates: using 7-bit activations",
+                    "oneDNN's int8 GEMM saturates full-range activations (ISA %s): "
+                    "using 7-bit activations",
                     isa,
                 )
             return Int8Path(isa, arithmetic)
     return Int8Path(
         isa,
         None,
-        f"oneDNN's int8 GEMM is not exact on this CPU (ISA {isa}, cap "
-        f"{'/'.join(CAP_VARIABLES)} included); use --backend fast",
+        f"oneDNN's int8 GEMM is not exact on this CPU (ISA {isa}, after any "
+        f"{'/'.join(CAP_VARIABLES)} cap); use --backend fast",
     )
 
 
