@@ -201,7 +201,7 @@ def time_stages(png: bytes, repeat: int) -> None:
 
     stages = {
         "decode art": lambda: render.decode_art(png, background.at(SATURATION)),
-        "Lanczos horizontal pass": lambda: render._widen(art, plan),
+        "Lanczos horizontal pass": lambda: render._horizontal_pass(art, plan),
         "fit + dither, 2 bands": lambda: render._dither_floyd_steinberg(art, plan, colours, remap),
         "compose (all of it)": lambda: render._compose(options, art, panel, background, None),
         "PNG, 2 threads": lambda: render.encode_palette_png(indices, palette),

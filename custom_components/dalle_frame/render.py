@@ -25,10 +25,12 @@ what banding changes in Floyd-Steinberg (only on the 13.3" panel).
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
+import PIL
 from PIL import Image
 
 from .render_caption import CaptionLayout, draw_caption, layout_caption
@@ -64,7 +66,8 @@ _BANDED_FLOYD_STEINBERG_PIXELS: Final = 600_000
 _OVERLAP_COLUMNS: Final = 16
 # Dithers that decide each pixel alone: their bands need no overlap and give the same result.
 _PIXELWISE_DITHERS: Final = frozenset({"ordered", "none"})
-# A horizontal pass of fewer output pixels than this per half runs on one thread.
+_PILLOW_MAJOR: Final = int(PIL.__version__.split(".")[0])
+# A resampling pass of fewer output pixels than this per half runs on one thread.
 _PARALLEL_WIDEN_PIXELS: Final = 100_000
 # Pictures narrower than twice this are resampled and dithered in one piece.
 _MIN_BAND_COLUMNS: Final = 64
@@ -185,33 +188,89 @@ def plan_fit(art_size: tuple[int, int], box: tuple[int, int], fit: str) -> FitPl
     return FitPlan(size, whole)
 
 
-def _widen(art: Image.Image, plan: FitPlan) -> Image.Image:
-    """Return Lanczos' horizontal pass: every art row resampled to the fitted width.
+def _vertical_first(art_size: tuple[int, int], size: tuple[int, int]) -> bool:
+    """Whether one Pillow ``resize`` from ``art_size`` to ``size`` runs its vertical pass first.
 
-    Pillow resamples horizontally, then vertically; done as two calls the result is the
-    same to the bit (tested), and the vertical pass can then run on columns apart. Rows are
-    independent here, so the top and bottom halves of the art run on two threads.
+    Pillow resamples horizontally, then vertically; from Pillow 13 on it runs the vertical
+    pass first when the height shrinks by more than twice as many pixels as the width (HA
+    2026.11 ships Pillow 13, HA 2025.12 Pillow 12). Banded resampling follows the same order,
+    or it would not match one call to the bit.
     """
+    shrink = art_size[1] - size[1]
+    return _PILLOW_MAJOR >= 13 and shrink > 0 and shrink > (art_size[0] - size[0]) * 2
+
+
+def _in_halves(
+    image: Image.Image, pixels: int, axis: int, part: Callable[[Image.Image], Image.Image]
+) -> Image.Image:
+    """Apply the one-axis resample ``part`` to ``image`` in two halves across ``axis``.
+
+    ``axis`` 1 splits the rows (for a horizontal pass, where rows are independent), 0 the
+    columns (for a vertical pass). Below ``_PARALLEL_WIDEN_PIXELS`` output pixels per half
+    it runs in one piece; otherwise the halves run on two threads and are pasted together.
+    """
+    middle = image.size[axis] // 2
+    if pixels // 2 < _PARALLEL_WIDEN_PIXELS or middle == 0:
+        return part(image)
+    if axis == 1:
+        boxes = [(0, 0, image.width, middle), (0, middle, image.width, image.height)]
+    else:
+        boxes = [(0, 0, middle, image.height), (middle, 0, image.width, image.height)]
+    first, second = run_in_parallel([lambda box=box: part(image.crop(box)) for box in boxes])
+    if axis == 1:
+        joined = Image.new("RGB", (first.width, first.height + second.height))
+        offset = (0, first.height)
+    else:
+        joined = Image.new("RGB", (first.width + second.width, first.height))
+        offset = (first.width, 0)
+    joined.paste(first, (0, 0))
+    joined.paste(second, offset)
+    return joined
+
+
+def _horizontal_pass(image: Image.Image, plan: FitPlan) -> Image.Image:
+    """Return Lanczos' horizontal pass: every row of ``image`` resampled to the fitted width."""
     left, _, right, _ = plan.box
-    width, height = plan.size[0], art.height
+    width = plan.size[0]
 
-    def rows(top: int, bottom: int) -> Image.Image:
-        """Return the horizontal pass of art rows ``top:bottom``."""
-        part = art.crop((0, top, art.width, bottom))
-        return part.resize((width, bottom - top), _RESAMPLE, box=(left, 0, right, bottom - top))
+    def rows(part: Image.Image) -> Image.Image:
+        """Resample the rows of ``part``."""
+        return part.resize((width, part.height), _RESAMPLE, box=(left, 0, right, part.height))
 
-    middle = height // 2
-    if middle * width < _PARALLEL_WIDEN_PIXELS:
-        return rows(0, height)
-    upper, lower = run_in_parallel([lambda: rows(0, middle), lambda: rows(middle, height)])
-    wide = Image.new("RGB", (width, height))
-    wide.paste(upper, (0, 0))
-    wide.paste(lower, (0, middle))
-    return wide
+    return _in_halves(image, width * image.height, 1, rows)
+
+
+def _vertical_pass(image: Image.Image, plan: FitPlan) -> Image.Image:
+    """Return Lanczos' vertical pass: every column of ``image`` resampled to the fitted height."""
+    _, top, _, bottom = plan.box
+    height = plan.size[1]
+
+    def columns(part: Image.Image) -> Image.Image:
+        """Resample the columns of ``part``."""
+        return part.resize((part.width, height), _RESAMPLE, box=(0, top, part.width, bottom))
+
+    return _in_halves(image, image.width * height, 0, columns)
+
+
+def _fitted_columns(art: Image.Image, plan: FitPlan) -> Callable[[int, int], Image.Image]:
+    """Return a function giving the fitted picture's columns ``start:stop``, as one resize.
+
+    Done as two single-axis calls in Pillow's order, the result is the same to the bit as
+    one ``art.resize(plan.size, LANCZOS, box=plan.box)`` (tested), and each pass runs on two
+    threads. When the horizontal pass comes first, the vertical pass runs only for the
+    columns asked for (each band its own); when the vertical pass comes first, the picture is
+    fitted whole and the bands are cut from it (a horizontal pass split by output columns is
+    not exact).
+    """
+    if _vertical_first(art.size, plan.size):
+        fitted = _horizontal_pass(_vertical_pass(art, plan), plan)
+        return lambda start, stop: fitted.crop((start, 0, stop, fitted.height))
+    wide = _horizontal_pass(art, plan)
+    return lambda start, stop: _heighten(wide, plan, start, stop)
 
 
 def _heighten(wide: Image.Image, plan: FitPlan, start: int, stop: int) -> Image.Image:
-    """Return Lanczos' vertical pass for the fitted columns ``start:stop`` of ``_widen``."""
+    """Return Lanczos' vertical pass for the fitted columns ``start:stop`` of the wide art."""
     _, top, _, bottom = plan.box
     columns = wide.crop((start, 0, stop, wide.height))
     return columns.resize(
@@ -240,17 +299,14 @@ def fit_art(art: Image.Image, box: tuple[int, int], fit: str) -> Image.Image:
 
 
 def _fit_planned(art: Image.Image, plan: FitPlan) -> Image.Image:
-    """Resample the art as planned: Lanczos, the vertical pass on two threads.
+    """Resample the art as planned: Lanczos, each pass on two threads.
 
     The same to the bit as ``art.resize(plan.size, LANCZOS, box=plan.box)`` (tested).
     """
-    wide = _widen(art, plan)
+    columns = _fitted_columns(art, plan)
     bands = _column_bands(plan.size[0], 0)
     parts = run_in_parallel(
-        [
-            lambda start=start, stop=stop: _heighten(wide, plan, start, stop)
-            for start, stop, _, _ in bands
-        ]
+        [lambda start=start, stop=stop: columns(start, stop) for start, stop, _, _ in bands]
     )
     if len(parts) == 1:
         return parts[0]
@@ -275,11 +331,11 @@ def _dither_floyd_steinberg(
     if plan.size[0] * plan.size[1] <= _BANDED_FLOYD_STEINBERG_PIXELS:
         positions = floyd_steinberg_image(_fit_planned(art, plan), colours)
         return [(0, positions if table is None else positions.point(table))]
-    wide = _widen(art, plan)
+    columns = _fitted_columns(art, plan)
 
     def band(start: int, stop: int, keep_start: int, keep_stop: int) -> tuple[int, Image.Image]:
         """Resample, dither, index and trim one band (all GIL-free Pillow calls)."""
-        positions = floyd_steinberg_image(_heighten(wide, plan, start, stop), colours)
+        positions = floyd_steinberg_image(columns(start, stop), colours)
         if table is not None:
             positions = positions.point(table)
         if (keep_start, keep_stop) != (start, stop):
@@ -306,12 +362,8 @@ def _dither_numpy(
     """
     width = plan.size[0]
     if dither in _PIXELWISE_DITHERS:
-        wide = _widen(art, plan)
         bands = _column_bands(width, 0)
-
-        def fit(start: int, stop: int) -> Image.Image:
-            """Resample one band's columns."""
-            return _heighten(wide, plan, start, stop)
+        fit = _fitted_columns(art, plan)
 
     else:
         bands = [(0, width, 0, width)]

@@ -6,6 +6,7 @@ import io
 import threading
 
 import numpy as np
+import PIL
 import pytest
 from PIL import Image
 
@@ -52,16 +53,28 @@ def indices_of(frame: bytes) -> np.ndarray:
 
 
 @pytest.mark.parametrize("fit", FITS)
-@pytest.mark.parametrize("art_size", [(256, 256), (768, 768), (300, 200)])
+# Tall art shrinks more vertically: Pillow 13 (HA 2026.11) runs its vertical pass first there.
+@pytest.mark.parametrize(
+    "art_size", [(256, 256), (768, 768), (300, 200), (256, 1024), (640, 2400), (1024, 3000)]
+)
 def test_banded_resampling_equals_pillows_one_call_to_the_bit(
     fit: str, art_size: tuple[int, int]
 ) -> None:
-    """Horizontal pass, then the vertical pass per column band: Pillow's own Lanczos resize."""
+    """The two passes in Pillow's order, each on two threads: Pillow's own Lanczos resize."""
     art = noise_art(*art_size)
     for box in BOXES:
         plan = render.plan_fit(art.size, box, fit)
         expected = art.resize(plan.size, Image.Resampling.LANCZOS, box=plan.box)
         assert np.array_equal(np.asarray(render.fit_art(art, box, fit)), np.asarray(expected))
+
+
+def test_pass_order_follows_the_installed_pillow() -> None:
+    """Pillow 13+ goes vertical first when the height shrinks by over twice the width's pixels."""
+    tall_shrink = ((256, 1024), (112, 448))  # 576 rows fewer, 144 columns fewer
+    expected = int(PIL.__version__.split(".")[0]) >= 13
+    assert render._vertical_first(*tall_shrink) is expected
+    assert render._vertical_first((256, 256), (600, 448)) is False  # enlarging
+    assert render._vertical_first((1024, 1024), (600, 448)) is False  # 576 < 2 x 424
 
 
 def test_fit_plans_match_the_documented_fits() -> None:
@@ -80,15 +93,17 @@ def test_fit_plans_match_the_documented_fits() -> None:
 
 
 @pytest.mark.parametrize(
-    ("panel_key", "orientation", "fit"),
+    ("panel_key", "orientation", "fit", "art_size"),
     [
-        ("inky_impression_spectra_13_3", "landscape", "contain"),
-        ("inky_impression_spectra_13_3", "portrait", "cover"),
-        ("inky_impression_spectra_13_3", "landscape", "stretch"),
+        ("inky_impression_spectra_13_3", "landscape", "contain", (256, 256)),
+        ("inky_impression_spectra_13_3", "portrait", "cover", (256, 256)),
+        ("inky_impression_spectra_13_3", "landscape", "stretch", (256, 256)),
+        # 600x2400 into 1200x1600: 400x1600, Pillow 13 resamples vertically first.
+        ("inky_impression_spectra_13_3", "portrait", "contain", (600, 2400)),
     ],
 )
 def test_big_floyd_steinberg_frame_is_two_bands_each_dithered_past_the_split(
-    panel_key: str, orientation: str, fit: str
+    panel_key: str, orientation: str, fit: str, art_size: tuple[int, int]
 ) -> None:
     """Each half of the art is Floyd-Steinberg of its columns plus 16 beyond the split.
 
@@ -96,7 +111,7 @@ def test_big_floyd_steinberg_frame_is_two_bands_each_dithered_past_the_split(
 
     Built here independently from Pillow's one-call resize and the whole-array dither.
     """
-    art = noise_art(256, 256, seed=3)
+    art = noise_art(*art_size, seed=3)
     options = RenderOptions(panel=panel_key, orientation=orientation, fit=fit)
     panel = PANELS[panel_key]
     plan = render.plan_fit(art.size, options.size, fit)
@@ -118,6 +133,7 @@ def test_big_floyd_steinberg_frame_is_two_bands_each_dithered_past_the_split(
         ("inky_impression_5_7", "portrait", "contain", (256, 256)),
         ("inky_impression_5_7", "landscape", "contain", (300, 200)),  # 600 wide: split at 296
         ("inky_impression_4", "landscape", "contain", (16, 256)),  # 25 wide: one band
+        ("inky_impression_spectra_13_3", "portrait", "contain", (600, 2400)),  # vertical first
     ],
 )
 def test_pixelwise_dithers_in_bands_equal_the_whole_picture(
