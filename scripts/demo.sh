@@ -5,4 +5,5 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$root/scripts/setup.sh"
-exec "$root/.venvs/ha/bin/python" "$root/scripts/demo.py" "$@"
+# The satellite's environment drives the parts (aiohttp); each part runs from its own.
+exec "$root/.venvs/satellite/bin/python" "$root/scripts/demo.py" "$@"

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Creates the three Python environments and installs the Debian packages the project needs.
+# Creates the Python environments and installs the Debian packages the project needs.
 # Idempotent: an environment whose requirements did not change since its last install is
 # left alone, so a second run takes seconds.
+#
+# The server and satellite environments (Python 3.11) live under .venvs/. The Home Assistant
+# environments need Pythons these machines lack (HA 2026.11: >= 3.14.2, HA 2025.12: >= 3.13.2),
+# so they live in a Debian sid root under the cache (scripts/ha_root.sh), outside the
+# checkout: a fresh clone on a machine that built them before reuses them.
 #
 #   scripts/setup.sh [server] [ha] [satellite] [debian]    (no argument: all of them)
 set -euo pipefail
@@ -76,8 +81,46 @@ setup_server() {
   make_env server 3.11 "requirements/server*.txt addon_inference/pyproject.toml" -r "$req/server-dev.txt" -e "$root/addon_inference"
 }
 
+# make_root_env NAME PYTHON_VERSION "FILES THAT DEFINE IT" PIP_INSTALL_ARGS...
+# An environment in the sid root at /opt/venvs/NAME; "--then" starts a second pip install.
+make_root_env() {
+  local name=$1 version=$2 inputs=$3
+  shift 3
+  local ha_root="$root/scripts/ha_root.sh" root_dir dir digest args=()
+  "$ha_root" build
+  root_dir=$("$ha_root" path)
+  dir="/opt/venvs/$name"
+  # shellcheck disable=SC2086  # inputs is a list of paths without spaces
+  digest=$( (echo "$version $*"; cd "$root" && cat $inputs) | sha256sum | cut -d' ' -f1)
+  if [[ -x "$root_dir$dir/bin/python" && -f "$root_dir$dir.stamp" &&
+    "$(cat "$root_dir$dir.stamp")" == "$digest" ]]; then
+    log "$name environment is up to date"
+    return 0
+  fi
+  log "creating the $name environment with python$version in the sid root (minutes, once)"
+  "$ha_root" run "python$version" -m venv --clear "$dir"
+  "$ha_root" run "$dir/bin/python" -m pip install "${root_pip_args[@]}" --upgrade pip==25.1.1
+  for arg in "$@" --then; do
+    if [[ $arg == --then ]]; then
+      "$ha_root" run "$dir/bin/python" -m pip install "${root_pip_args[@]}" "${args[@]}"
+      args=()
+    else
+      args+=("$arg")
+    fi
+  done
+  echo "$digest" >"$root_dir$dir.stamp"
+}
+
+# The sid root has none of this machine's local wheel folders.
+root_pip_args=(--disable-pip-version-check --no-input -q)
+
 setup_ha() {
-  make_env ha 3.13 "requirements/ha*.txt" -c "$req/ha-constraints.txt" -r "$req/ha.txt"
+  # The newest supported release (tests, end-to-end, demo) and the oldest (tests).
+  make_root_env ha-2026.11 3.14 "requirements/ha-2026.11*.txt" \
+    -c "$req/ha-2026.11-constraints.txt" -r "$req/ha-2026.11.txt" \
+    --then --no-deps -r "$req/ha-2026.11-plugin.txt"
+  make_root_env ha-2025.12 3.13 "requirements/ha-2025.12*.txt" \
+    -c "$req/ha-2025.12-constraints.txt" -r "$req/ha-2025.12.txt"
 }
 
 setup_satellite() {

@@ -1,8 +1,9 @@
 """Starts the three parts as real processes on 127.0.0.1: GPU server, Home Assistant, satellite.
 
 Used by the demo (scripts/demo.py) and the end-to-end tests (tests/e2e/). Each part runs in its
-own environment under .venvs/ exactly as a user would run it; only the HTTP API and HA's own
-APIs connect them.
+own environment exactly as a user would run it: the GPU server and the satellite from .venvs/,
+Home Assistant 2026.11 on Python 3.14 from the Debian sid root (scripts/ha_root.sh), which
+shares this machine's loopback. Only the HTTP API and HA's own APIs connect them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,20 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 VENVS = ROOT / ".venvs"
 HOST = "127.0.0.1"
+# The newest supported Home Assistant, run inside the sid root (scripts/setup.sh builds it).
+HASS = [str(ROOT / "scripts" / "ha_root.sh"), "run", "/opt/venvs/ha-2026.11/bin/hass"]
+# Set inside the sid root (scripts/ha_root.sh): where the host's own tree is mounted there.
+HOST_ROOT = os.environ.get("DALLE_FRAME_HOST_ROOT")
+
+
+def host_program(args: list[str]) -> list[str]:
+    """Return `args` to run a program of the host's .venvs/, from the host or the sid root.
+
+    The HA tests run in the sid root, where the host's Python is not installed; they start
+    the GPU server in the host's tree, which the root has at $DALLE_FRAME_HOST_ROOT (the
+    checkout and /tmp have the same paths in both).
+    """
+    return ["chroot", HOST_ROOT, *args] if HOST_ROOT else args
 
 
 def free_port() -> int:
@@ -137,12 +152,12 @@ class GpuServer:
         token_file.chmod(0o600)
         self.process = Process(
             "GPU server",
-            [
+            host_program([
                 str(VENVS / "server/bin/python"), "-m", "dalle_frame_server",
                 "--model", self.model, "--asr-model", self.asr_model,
                 "--host", HOST, "--port", str(self.port),
                 "--models-dir", str(models_dir), "--token-file", str(token_file),
-            ],
+            ]),
             self.work_dir / "server.log",
         )  # fmt: skip
         self.process.start()
@@ -216,13 +231,18 @@ class HomeAssistant:
         link = custom / "dalle_frame"
         if not link.exists():
             link.symlink_to(ROOT / "custom_components" / "dalle_frame")
+        # The voice blueprint, as a user imports it (Settings > Blueprints > Import).
+        blueprints = self.config_dir / "blueprints" / "automation" / "dalle_frame"
+        blueprints.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / "blueprints" / "automation" / "dalle_frame" / "paint_from_voice.yaml",
+                    blueprints / "paint_from_voice.yaml")  # fmt: skip
 
     async def start(self, session: aiohttp.ClientSession, limit: float = 240) -> None:
         """Start Home Assistant and wait for its HTTP API."""
         self.write_config()
         self.process = Process(
             "Home Assistant",
-            [str(VENVS / "ha/bin/hass"), "-c", str(self.config_dir), "--skip-pip"],
+            [*HASS, "-c", str(self.config_dir), "--skip-pip"],
             self.config_dir / "home-assistant.out",
         )
         self.process.start()
@@ -267,7 +287,24 @@ class HomeAssistant:
                 f"{self.url}/api/onboarding/{step}", json=body, headers=self.headers
             ) as response:
                 response.raise_for_status()
+        await self.keep_http_config(session)
         return self.access_token
+
+    async def keep_http_config(self, session: aiohttp.ClientSession) -> None:
+        """Confirm the HTTP settings HA took over from configuration.yaml, as a user would.
+
+        HA 2026.10+ moves `http:` from YAML into a pending setting on first start and, unless
+        an admin confirms it within 5 minutes, restores the old one and restarts (the demo
+        would die at minute 5). Releases without that settings store have nothing to keep.
+        """
+        try:
+            config = await self.ws_command(session, {"type": "http/config"})
+        except RuntimeError as error:
+            if "unknown_command" in str(error):
+                return
+            raise
+        if config.get("revert_at") is not None:
+            await self.ws_command(session, {"type": "http/config/promote"})
 
     @property
     def headers(self) -> dict[str, str]:

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test of the project: lint, then each part's suite in its own environment, then
-# the end-to-end suite. Sets up what it needs first (scripts/setup.sh, idempotent).
+# Runs every test of the project: lint, then each part's suite in its own environment (the
+# HA suite on both ends of the supported range: HA 2026.11 on Python 3.14 and HA 2025.12 on
+# Python 3.13, in the Debian sid root of scripts/ha_root.sh), then the end-to-end suite (a real
+# `hass` of HA 2026.11). Sets up what it needs first (scripts/setup.sh, idempotent).
 #
 #   scripts/test.sh [PYTEST ARGS...]   extra arguments go to every pytest run (e.g. -x, -k name)
 set -uo pipefail
@@ -18,33 +20,43 @@ status=0
 step() { printf '\n\033[1m== %s ==\033[0m\n' "$*"; }
 
 step "lint: ruff"
-"$venvs/ha/bin/ruff" check . || status=1
-"$venvs/ha/bin/ruff" format --check . || status=1
+"$venvs/server/bin/ruff" check . || status=1
+"$venvs/server/bin/ruff" format --check . || status=1
 step "lint: shellcheck"
 mapfile -t shell_scripts < <(find . -path ./.venvs -prune -o -path ./build -prune -o \
   \( -name '*.sh' -o -path ./.ci/run \) -type f -print | sort)
 shellcheck "${shell_scripts[@]}" || status=1
 
-# run_suite NAME ENVIRONMENT FOLDER [PYTEST ARGS...]
+# run_suite NAME FOLDER [PYTEST ARGS...]: runs pytest with the interpreter in "${python[@]}".
 run_suite() {
-  local name=$1 env=$2 folder=$3
-  shift 3
+  local name=$1 folder=$2
+  shift 2
   if ! compgen -G "$folder/test_*.py" >/dev/null; then
     echo "no tests in $folder yet"
     return 0
   fi
-  step "tests: $name ($env environment)"
-  "$venvs/$env/bin/python" -m pytest "$folder" -p no:cacheprovider \
-    --junitxml="$results/$name.xml" "$@" || status=1
+  step "tests: $name"
+  "${python[@]}" -m pytest "$folder" -p no:cacheprovider --junitxml="$results/$name.xml" "$@" ||
+    status=1
 }
 
-run_suite server server tests/server "$@"
-# The integration's line coverage is part of the bar (at least 95 %).
-run_suite ha ha tests/ha --cov=custom_components.dalle_frame --cov-report=term-missing:skip-covered \
-  --cov-fail-under=95 "$@"
-run_suite satellite satellite tests/satellite "$@"
-# Real processes, not pytest-homeassistant-custom-component's in-process HA: its plugin stays off.
-run_suite e2e ha tests/e2e -p no:homeassistant "$@"
+ha_root="$root/scripts/ha_root.sh"
+# HA before pytest-homeassistant-custom-component's plugin (tests/ha/phcc_compat.py), and the
+# integration's line coverage as part of the bar (at least 95 %) on both releases.
+ha_args=(-p tests.ha.phcc_compat --cov=custom_components.dalle_frame
+  --cov-report=term-missing:skip-covered --cov-fail-under=95)
+
+python=("$venvs/server/bin/python")
+run_suite server tests/server "$@"
+python=("$ha_root" run /opt/venvs/ha-2026.11/bin/python)
+COVERAGE_FILE="$results/.coverage.ha-2026.11" run_suite "ha-2026.11" tests/ha "${ha_args[@]}" "$@"
+python=("$ha_root" run /opt/venvs/ha-2025.12/bin/python)
+COVERAGE_FILE="$results/.coverage.ha-2025.12" run_suite "ha-2025.12" tests/ha "${ha_args[@]}" "$@"
+python=("$venvs/satellite/bin/python")
+run_suite satellite tests/satellite "$@"
+# Real processes: the GPU server and satellite from their environments, `hass` from the root's
+# HA 2026.11; the satellite environment drives them.
+run_suite e2e tests/e2e "$@"
 
 step "summary"
 python3 "$root/scripts/summarize_tests.py" "$results" || status=1

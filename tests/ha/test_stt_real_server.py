@@ -23,7 +23,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.dalle_frame.const import CONF_TOKEN, CONF_URL, DOMAIN
-from scripts.stack import HOST, VENVS, Process, free_port
+from scripts.stack import HOST, VENVS, Process, free_port, host_program
 
 from .voice_support import (
     SPEECH_HEADER,
@@ -65,12 +65,12 @@ def real_server(tmp_path: Path, socket_enabled: None) -> Generator[RealServer]:
     port = free_port()
     process = Process(
         "GPU server",
-        [
+        host_program([
             str(VENVS / "server/bin/python"), "-m", "dalle_frame_server",
             "--model", "test", "--asr-model", "test",
             "--host", HOST, "--port", str(port),
             "--models-dir", str(tmp_path / "models"), "--token-file", str(token_file),
-        ],
+        ]),
         tmp_path / "server.log",
     )  # fmt: skip
     process.start()
