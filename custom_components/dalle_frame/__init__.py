@@ -50,20 +50,27 @@ async def async_setup_entry(hass: HomeAssistant, entry: DalleFrameConfigEntry) -
     entry.runtime_data = DalleFrameData(
         client=client, coordinator=coordinator, controller=controller
     )
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     async_setup_sentence_triggers(hass, entry)
     return True
 
 
-async def _async_options_updated(hass: HomeAssistant, entry: DalleFrameConfigEntry) -> None:
-    """Use new options at once: prompt list, history size, and the Frame image."""
+async def _async_entry_updated(hass: HomeAssistant, entry: DalleFrameConfigEntry) -> None:
+    """React to a changed entry: reload for a new server or token, else use the new options.
+
+    Reconfigure and reauth only update the entry's data (HA wants an integration with an
+    update listener to schedule its own reload); changed options apply at once: prompt list,
+    history size, and the Frame image.
+    """
     if entry.state is not ConfigEntryState.LOADED:
-        return  # a reload (reconfigure, reauth) is under way and reads the options itself
+        return  # a reload is under way and reads the entry itself
+    if not entry.runtime_data.client.talks_to(entry.data[CONF_URL], entry.data.get(CONF_TOKEN)):
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+        return
     controller = entry.runtime_data.controller
-    if not controller.options_changed():
-        return  # the entry's data changed, not its options
-    await controller.async_apply_options(await async_load_prompt_list(hass, entry))
+    if controller.options_changed():
+        await controller.async_apply_options(await async_load_prompt_list(hass, entry))
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: DalleFrameConfigEntry) -> bool:

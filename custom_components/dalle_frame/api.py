@@ -84,6 +84,10 @@ class DalleFrameClient:
         self.url = normalize_url(url)
         self._token = token or None
 
+    def talks_to(self, url: str, token: str | None) -> bool:
+        """Whether this client uses the server `url` with `token`."""
+        return (self.url, self._token) == (normalize_url(url), token or None)
+
     @property
     def _auth_headers(self) -> dict[str, str]:
         """The Authorization header, when a token is configured."""

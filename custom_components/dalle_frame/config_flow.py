@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import voluptuous as vol
 from homeassistant.config_entries import (
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlow,
@@ -55,6 +55,7 @@ from .const import (
 from .data import DalleFrameConfigEntry
 from .errors import CannotConnectError, DalleFrameError, InvalidAuthError, InvalidResponseError
 from .frame_options import RENDER_DEFAULTS
+from .ha_compat import vol
 from .prompts import PromptFileError, load_prompt_file, resolve_prompt_file
 from .render import BACKGROUNDS, DITHERS, FITS, ORIENTATIONS, PANELS
 
@@ -251,9 +252,7 @@ class DalleFrameConfigFlow(ConfigFlow, domain=DOMAIN):
             url, token = normalize_url(user_input[CONF_URL]), _token(user_input)
             errors = await async_validate_server(self.hass, url, token)
             if not errors:
-                return self.async_update_reload_and_abort(
-                    entry, data_updates={CONF_URL: url, CONF_TOKEN: token}
-                )
+                return self._async_save_connection(entry, {CONF_URL: url, CONF_TOKEN: token})
         suggested = user_input or {
             CONF_URL: entry.data[CONF_URL],
             CONF_TOKEN: entry.data.get(CONF_TOKEN),
@@ -264,6 +263,21 @@ class DalleFrameConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
             description_placeholders={"name": entry.title},
         )
+
+    @callback
+    def _async_save_connection(
+        self, entry: DalleFrameConfigEntry, updates: dict[str, Any]
+    ) -> ConfigFlowResult:
+        """Save a new server URL or token and finish; the frame then reloads with it.
+
+        A loaded frame's update listener schedules the reload (HA wants an integration with
+        an update listener to reload through it); a frame that failed to set up (a refused
+        token, say) has no listener, so it is retried from here.
+        """
+        result = self.async_update_and_abort(entry, data_updates=updates)
+        if entry.state is not ConfigEntryState.LOADED:
+            self.hass.config_entries.async_schedule_reload(entry.entry_id)
+        return result
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
         """Ask for a new token after the server refused the old one."""
@@ -279,7 +293,7 @@ class DalleFrameConfigFlow(ConfigFlow, domain=DOMAIN):
             token = _token(user_input)
             errors = await async_validate_server(self.hass, entry.data[CONF_URL], token)
             if not errors:
-                return self.async_update_reload_and_abort(entry, data_updates={CONF_TOKEN: token})
+                return self._async_save_connection(entry, {CONF_TOKEN: token})
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=REAUTH_SCHEMA,

@@ -1,11 +1,12 @@
 """Sentence triggers on HA's built-in conversation agent: "paint {prompt}" and friends.
 
-HA 2025.4 has no public way for an integration to add sentences to the built-in agent. Its
-default agent's `register_trigger` (what automations' conversation triggers use) does it; that
-is a private API, so it is looked up with care and, where it is missing, a log line points to
-the blueprint instead. The assist pipeline checks sentence triggers before any agent, so the
-sentences also work with an LLM agent. The triggers exist while at least one frame is loaded;
-each sentence runs the matching intent from intent.py for the device that spoke.
+HA has no public way for an integration to add sentences to the built-in agent. Its agent
+manager's `register_trigger` (what automations' conversation triggers use) does it; that is
+an internal API whose form changed within the supported range, so `ha_compat` bridges it and,
+where it fails, a log line points to the blueprint instead. The assist pipeline checks
+sentence triggers before any agent, so the sentences also work with an LLM agent. The
+triggers exist while at least one frame is loaded; each sentence runs the matching intent
+from intent.py for the device that spoke.
 """
 
 from __future__ import annotations
@@ -20,13 +21,9 @@ from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN, LOGGER
 from .data import DalleFrameConfigEntry
+from .ha_compat import register_sentence_trigger
 from .intent import INTENT_NEW_PROMPT, INTENT_PAINT, INTENT_REGENERATE, SLOT_PROMPT
 from .voice_sentences import ALL_SENTENCES, VoiceAction, parse_voice_command
-
-try:
-    from homeassistant.components.conversation.const import DATA_DEFAULT_ENTITY
-except ImportError:  # pragma: no cover - a later HA moved it: no sentences (see below)
-    DATA_DEFAULT_ENTITY = None
 
 if TYPE_CHECKING:
     from hassil.recognize import RecognizeResult
@@ -104,27 +101,19 @@ def _async_stop_waiting(triggers: SentenceTriggers) -> None:
 
 @callback
 def _async_register(hass: HomeAssistant, triggers: SentenceTriggers) -> None:
-    """Register the sentences on the default agent, if this HA version still allows it."""
-    agent = hass.data.get(DATA_DEFAULT_ENTITY) if DATA_DEFAULT_ENTITY is not None else None
-    register = getattr(agent, "register_trigger", None)
-    if register is None:
-        LOGGER.warning(
-            "This Home Assistant version does not let integrations add sentences to its "
-            'built-in conversation agent, so "paint ..." is not understood there (LLM agents '
-            "still get the DalleFramePaint intent as a tool); %s",
-            BLUEPRINT_HINT,
-        )
-        return
+    """Register the sentences on the built-in agent, if this HA version still allows it."""
 
     async def sentence_heard(user_input: ConversationInput, result: RecognizeResult) -> str:
         """Trigger callback: run the intent the text asks for; return the speech."""
         return await _async_run_sentence(hass, user_input)
 
     try:
-        triggers.unregister = register(ALL_SENTENCES, sentence_heard)
-    except (TypeError, ValueError) as err:  # the private API changed its signature
+        triggers.unregister = register_sentence_trigger(hass, ALL_SENTENCES, sentence_heard)
+    except (AttributeError, ImportError, TypeError, ValueError) as err:  # the API changed again
         LOGGER.warning(
-            "Cannot add the frame's sentences to the built-in conversation agent (%s); %s",
+            "Cannot add the frame's sentences to the built-in conversation agent (%s), so "
+            '"paint ..." is not understood there (LLM agents still get the DalleFramePaint '
+            "intent as a tool); %s",
             err,
             BLUEPRINT_HINT,
         )

@@ -10,13 +10,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, Final
 
-import voluptuous as vol
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import intent
 
 from .data import DalleFrameConfigEntry
 from .errors import CannotConnectError, GenerationTimeoutError, ShowingHistoryError
+from .ha_compat import vol
 from .validation import validate_prompt
 from .voice_painting import GenerationJob, async_start_painting
 from .voice_target import VoiceTargetError, frame_for_voice

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import voluptuous as vol
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.exceptions import ServiceValidationError
@@ -23,6 +22,7 @@ from .const import (
     SERVICE_REGENERATE,
 )
 from .data import DalleFrameConfigEntry
+from .ha_compat import vol
 from .models import GenerationResult
 from .validation import validate_prompt, validate_seed
 

@@ -52,9 +52,12 @@ def _device_area(hass: HomeAssistant, device_id: str | None) -> str | None:
 
 
 def _frame_area(hass: HomeAssistant, entry: DalleFrameConfigEntry) -> str | None:
-    """Return the area of a frame's device."""
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entry.entry_id)})
-    return device.area_id if device else None
+    """Return the area of a frame's device (the entry's device with the frame's identifier)."""
+    identifier = (DOMAIN, entry.entry_id)
+    for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id):
+        if identifier in device.identifiers:
+            return device.area_id
+    return None
 
 
 def _area_name(hass: HomeAssistant, area_id: str) -> str:

@@ -43,6 +43,23 @@ async def hass(hass: HomeAssistant, tmp_path: Path) -> AsyncGenerator[HomeAssist
     yield hass
 
 
+@pytest.fixture(autouse=True)
+def no_deprecated_use(caplog: pytest.LogCaptureFixture) -> Generator[None]:
+    """Fail a test in which HA reports the integration for an API it deprecated.
+
+    HA logs "Detected that custom integration 'dalle_frame' ..." for such a call (an update
+    listener with a reloading config flow, a deprecated registry lookup, ...); each one
+    stops working in a later release.
+    """
+    yield
+    reported = [
+        record.getMessage()
+        for record in caplog.get_records("call")
+        if "Detected that custom integration 'dalle_frame'" in record.getMessage()
+    ]
+    assert reported == []
+
+
 @pytest.fixture
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Keep snapshots in tests/ha/snapshots/ like HA core."""

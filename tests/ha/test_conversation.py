@@ -7,7 +7,7 @@ import logging
 from unittest.mock import patch
 
 import pytest
-from homeassistant.components.conversation.const import DATA_DEFAULT_ENTITY
+from homeassistant.components.conversation.agent_manager import get_agent_manager
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -210,15 +210,19 @@ async def test_missing_private_api_logs_and_still_loads(
     server: FakeGpuServer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Without the default agent's register_trigger the frame loads and says what to use."""
+    """Without the agent manager's register_trigger the frame loads and says what to use."""
     await async_setup_voice_components(hass)
     with (
-        patch("custom_components.dalle_frame.conversation_triggers.DATA_DEFAULT_ENTITY", None),
+        patch(
+            "homeassistant.components.conversation.agent_manager.get_agent_manager",
+            return_value=object(),  # a later HA without register_trigger
+        ),
         caplog.at_level(logging.WARNING),
     ):
         await async_load_entry(hass, mock_entry)
 
-    assert "does not let integrations add sentences" in caplog.text
+    assert "Cannot add the frame's sentences to the built-in conversation agent" in caplog.text
+    assert "has no attribute 'register_trigger'" in caplog.text
     assert "paint_from_voice.yaml" in caplog.text
     await async_converse(hass, "paint a lost key")
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -235,9 +239,9 @@ async def test_changed_private_api_logs_and_still_loads(
 ) -> None:
     """A register_trigger with another signature is reported, and the frame still loads."""
     await async_setup_voice_components(hass)
-    agent = hass.data[DATA_DEFAULT_ENTITY]
+    manager = get_agent_manager(hass)
     with (
-        patch.object(agent, "register_trigger", side_effect=TypeError("takes 2 arguments")),
+        patch.object(manager, "register_trigger", side_effect=TypeError("takes 2 arguments")),
         caplog.at_level(logging.WARNING),
     ):
         await async_load_entry(hass, mock_entry)

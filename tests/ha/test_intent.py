@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
@@ -36,9 +37,9 @@ def _speech(response: intent.IntentResponse) -> str:
 
 
 def _frame_device(hass: HomeAssistant, entry: MockConfigEntry) -> dr.DeviceEntry:
-    """The device of a frame."""
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entry.entry_id)})
-    assert device is not None
+    """The device of a frame (its entry's one device, with the frame's identifier)."""
+    (device,) = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    assert device.identifiers == {(DOMAIN, entry.entry_id)}
     return device
 
 
@@ -296,26 +297,31 @@ async def test_intents_are_llm_tools(
     context = llm.LLMContext(
         platform="test",
         context=Context(),
-        user_prompt="paint me a sailing ship",
         language="en",
         assistant="conversation",
         device_id=None,
     )
     api = await llm.async_get_api(hass, llm.LLM_API_ASSIST, context)
-    tools = {tool.name: tool for tool in api.tools}
+    # HA 2026.x names an integration's tools "<domain>__<intent>" (its llm platform); HA
+    # 2025.12 turns every intent into a tool named after it.
+    has_llm_platforms = importlib.util.find_spec("homeassistant.components.llm") is not None
+    prefix = f"{DOMAIN}__" if has_llm_platforms else ""
+    tools = {tool.name.removeprefix(prefix): tool for tool in api.tools}
 
     paint = tools[INTENT_PAINT]
+    assert paint.name == f"{prefix}{INTENT_PAINT}"
     assert "picture frame" in paint.description
     assert [str(key) for key in paint.parameters.schema] == ["prompt"]
     assert INTENT_NEW_PROMPT in tools
     assert INTENT_REGENERATE in tools
 
     result = await api.async_call_tool(
-        llm.ToolInput(tool_name=INTENT_PAINT, tool_args={"prompt": "a sailing ship"})
+        llm.ToolInput(tool_name=paint.name, tool_args={"prompt": "a sailing ship"})
     )
     await hass.async_block_till_done(wait_background_tasks=True)
 
-    assert result["speech"]["plain"]["speech"] == "Frame now shows a sailing ship."
+    data = getattr(result, "data", result)  # a ToolResult on HA 2026.x, a dict before
+    assert data["speech"]["plain"]["speech"] == "Frame now shows a sailing ship."
     assert server.requests[0]["prompt"] == "a sailing ship"
 
 
