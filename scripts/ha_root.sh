@@ -9,7 +9,9 @@
 # Processes in the root share the host's loopback, so a `hass` in it talks to the GPU server
 # and the satellite outside it. The host's own tree is bound at /run/host (named in
 # $DALLE_FRAME_HOST_ROOT there), so a test in the root can start the GPU server from the
-# host's environment with `chroot /run/host ...`. Needs root (it uses sudo otherwise).
+# host's environment with `chroot /run/host ...`. HA 2025.12's hass-nabucasa imports litellm,
+# which fetches a price list from the internet on import unless told to use its own copy
+# (LITELLM_LOCAL_MODEL_COST_MAP). Needs root (it uses sudo otherwise).
 #
 #   scripts/ha_root.sh build          build the root if it is missing (idempotent)
 #   scripts/ha_root.sh path           print the root's folder
@@ -22,7 +24,7 @@ mirror=${DALLE_FRAME_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 suite=sid
 # What goes into the root; its digest names the root's folder, so a change builds a new one.
 packages=(
-  ca-certificates build-essential pkg-config libturbojpeg0
+  ca-certificates build-essential pkg-config libturbojpeg0 ffmpeg
   python3.14 python3.14-venv python3.14-dev python3.13 python3.13-venv python3.13-dev
 )
 layout_version=1
@@ -77,22 +79,27 @@ build() {
   in_chroot "$work" update-ca-certificates >/dev/null 2>&1
   in_chroot "$work" apt-get clean
   check_pythons "$work"
+  # shellcheck disable=SC2016  # dpkg-query's own ${field} format
   in_chroot "$work" dpkg-query -W -f='${Package} ${Version}\n' >"$work.packages"
   as_root mv "$work.packages" "$work/.packages"
   as_root touch "$work/.complete"
   as_root mv "$work" "$root_dir"
   as_root rm -f "$work.log"
+  # Roots of other package lists are stale now (mounts exist only inside namespaces).
+  local old
+  for old in "$(dirname "$root_dir")/$suite"-*; do
+    [[ $old == "$root_dir" || $old == *.partial* || ! -d $old ]] || as_root rm -rf "$old"
+  done
   log "root ready: $(grep -E '^python3\.1[34] ' "$root_dir/.packages" | tr '\n' ' ')"
 }
 
 check_pythons() {
   # HA's own floors: 3.14.2 for 2026.3+, 3.13.2 for 2025.5 to 2026.2.
-  in_chroot "$1" python3.14 -c 'import sys; assert sys.version_info >= (3, 14, 2), sys.version' &&
-    in_chroot "$1" python3.13 -c 'import sys; assert sys.version_info >= (3, 13, 2), sys.version' ||
-    {
-      log "the $suite root's Pythons are older than Home Assistant needs"
-      return 1
-    }
+  if ! in_chroot "$1" python3.14 -c 'import sys; assert sys.version_info >= (3, 14, 2)' ||
+    ! in_chroot "$1" python3.13 -c 'import sys; assert sys.version_info >= (3, 13, 2)'; then
+    log "the $suite root's Pythons are older than Home Assistant needs"
+    return 1
+  fi
 }
 
 run() {
@@ -101,10 +108,11 @@ run() {
   here=$(pwd)
   # A private mount namespace: the binds below disappear with its last process. The checkout
   # and the current folder keep their paths, so paths printed or passed on agree both sides.
+  # shellcheck disable=SC2016  # the script runs in the namespace's own bash
   as_root unshare --mount --propagation private -- bash -c '
     set -e
-    root=$1 repo=$2 here=$3
-    shift 3
+    root=$1 repo=$2 here=$3 cache=$4
+    shift 4
     bind() { mkdir -p "$root$1"; mount --rbind "$1" "$root$1"; }
     mkdir -p "$root/run/host"
     mount --rbind / "$root/run/host"
@@ -114,11 +122,14 @@ run() {
     bind /tmp
     bind "$repo"
     case "$here/" in "$repo"/* | /tmp/*) ;; *) bind "$here" ;; esac
+    # The pip cache lives beside the root, so a rebuilt root installs from it.
+    mkdir -p "$cache/pip" "$root/root/.cache/pip"
+    mount --bind "$cache/pip" "$root/root/.cache/pip"
     cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
     exec chroot "$root" /bin/sh -c "cd \"\$0\" && exec \"\$@\"" "$here" "$@"
-  ' ha-root "$root_dir" "$repo" "$here" \
+  ' ha-root "$root_dir" "$repo" "$here" "$cache" \
     env -u PIP_FIND_LINKS PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
-    DALLE_FRAME_HOST_ROOT=/run/host "$@"
+    DALLE_FRAME_HOST_ROOT=/run/host LITELLM_LOCAL_MODEL_COST_MAP=True "$@"
 }
 
 case "${1:-}" in

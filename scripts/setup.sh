@@ -92,7 +92,8 @@ make_root_env() {
   dir="/opt/venvs/$name"
   # shellcheck disable=SC2086  # inputs is a list of paths without spaces
   digest=$( (echo "$version $*"; cd "$root" && cat $inputs) | sha256sum | cut -d' ' -f1)
-  if [[ -x "$root_dir$dir/bin/python" && -f "$root_dir$dir.stamp" &&
+  # (bin/python links to the root's /usr/bin: pyvenv.cfg tells from outside that it exists)
+  if [[ -f "$root_dir$dir/pyvenv.cfg" && -f "$root_dir$dir.stamp" &&
     "$(cat "$root_dir$dir.stamp")" == "$digest" ]]; then
     log "$name environment is up to date"
     return 0
