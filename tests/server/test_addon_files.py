@@ -105,6 +105,7 @@ def test_build_files(config: dict) -> None:
     assert "FROM ${BUILD_FROM}" in dockerfile
     assert 'CMD ["/run.sh"]' in dockerfile
     assert "HEALTHCHECK" in dockerfile
+    assert "ORT_DISABLE_TELEMETRY=1" in dockerfile  # no ONNX Runtime telemetry from the box
     pins = _pins((ROOT / "requirements" / "server.txt").read_text().splitlines())
     assert f"onnxruntime-gpu=={pins['onnxruntime']}" in dockerfile
 
@@ -170,6 +171,7 @@ def test_docker_compose_uses_the_gpu_and_checks_health() -> None:
     for variable in service["environment"]:
         assert f'"{variable}"' in main_source, f"{variable} is not read by the server"
     assert service["environment"]["DALLE_FRAME_BACKEND"] in BACKEND_NAMES
+    assert service["image"] == f"dalle-frame-server:{dalle_frame_server.__version__}"
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed")

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from dalle_frame_server.api.generate_request import parse_generate_request
+from dalle_frame_server.api.openapi import openapi_document
+from dalle_frame_server.errors import BadRequestError
 
 
 def _parse(body: dict):
@@ -51,3 +55,17 @@ def test_prompt_white_space_is_tidied_and_emoji_kept() -> None:
 def test_missing_content_type_is_accepted() -> None:
     """Clients that send JSON without a Content-Type still work."""
     assert parse_generate_request(b'{"prompt": "a cat"}', "").prompt == "a cat"
+
+
+def test_null_means_the_default_exactly_where_the_schema_says_nullable() -> None:
+    """seed, grid_size and top_k take null (the default); the OpenAPI document says so."""
+    request = _parse({"prompt": "x", "grid_size": None, "top_k": None})
+    assert (request.grid_size, request.top_k) == (1, 128)
+    properties = openapi_document("test", token_required=True)["components"]["schemas"][
+        "GenerateRequest"
+    ]["properties"]
+    nullable = {name for name, field in properties.items() if field.get("nullable")}
+    assert nullable == {"seed", "grid_size", "top_k"}
+    for name in set(properties) - nullable:
+        with pytest.raises(BadRequestError):
+            _parse({"prompt": "x", name: None} if name != "prompt" else {"prompt": None})

@@ -219,10 +219,11 @@ def _schemas() -> dict[str, Any]:
                 },
                 "grid_size": {
                     "type": "integer",
+                    "nullable": True,
                     "minimum": 1,
                     "maximum": MAX_GRID_SIZE,
                     "default": 1,
-                    "description": "grid_size**2 images in one square PNG",
+                    "description": "grid_size**2 images in one square PNG; null or absent: 1",
                 },
                 "temperature": {
                     "type": "number",
@@ -231,7 +232,14 @@ def _schemas() -> dict[str, Any]:
                     "default": 1.0,
                     "description": "Below 1 sharper, above 1 wilder",
                 },
-                "top_k": {"type": "integer", "minimum": 1, "maximum": MAX_TOP_K, "default": 128},
+                "top_k": {
+                    "type": "integer",
+                    "nullable": True,
+                    "minimum": 1,
+                    "maximum": MAX_TOP_K,
+                    "default": 128,
+                    "description": "Tokens sampled from at each step; null or absent: 128",
+                },
                 "supercondition_factor": {
                     "type": "number",
                     "minimum": MIN_SUPERCONDITION,
