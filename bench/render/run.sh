@@ -4,7 +4,7 @@
 # Creates .venvs/bench-render (Python 3.11, Pillow 12, inky 2.6.0) the first time.
 #
 #   bench/render/run.sh [--repeat N] [--save-images DIR]
-#   .venvs/ha/bin/python bench/render/bench_render.py --timing-only   (times on HA's Pillow)
+#   scripts/ha_root.sh run /opt/venvs/ha-2026.11/bin/python bench/render/bench_render.py --timing-only   (times on HA's Pillow)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
