@@ -33,6 +33,7 @@ FLAGS = cpu_flags() or frozenset()
 
 
 def _capped_environment(cap: str) -> dict[str, str]:
+    """This process's environment with oneDNN's ISA capped at `cap` (and no other cap)."""
     environment = {key: value for key, value in os.environ.items() if key not in CAP_VARIABLES}
     environment[CAP_VARIABLES[0]] = cap
     return environment
@@ -41,32 +42,32 @@ def _capped_environment(cap: str) -> dict[str, str]:
 @pytest.mark.skipif(not X86, reason="ONEDNN_MAX_CPU_ISA caps x86 ISAs only")
 @pytest.mark.parametrize(("cap", "needs"), [("AVX2", "avx2"), ("AVX512_CORE", "avx512bw")])
 def test_int8_tests_pass_without_vnni(cap: str, needs: str) -> None:
+    """Under a non-VNNI cap the child picks 7-bit activations and the int8 tests pass."""
     if needs not in FLAGS:
         pytest.skip(f"this CPU has no {needs}: the {cap} cap would run a lower path again")
     environment = _capped_environment(cap)
-    label = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from dalle_frame_server.generation.int8_path import int8_path; "
-            "print(int8_path().isa, int8_path().label)",
-        ],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    ).stdout.split()
-    assert label == [cap.lower(), "7-bit"]
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *INT8_TESTS],
+    probe = "from dalle_frame_server.generation.int8_path import int8_path; "
+    probe += "print(int8_path().isa, int8_path().label)"
+    label = _run_child(["-c", probe], environment, timeout=300)
+    assert label.returncode == 0, label.stdout + label.stderr
+    assert label.stdout.split() == [cap.lower(), "7-bit"]
+    result = _run_child(
+        ["-m", "pytest", "-q", "-p", "no:cacheprovider", *INT8_TESTS], environment, timeout=900
+    )
+    assert result.returncode == 0, f"int8 tests under {cap}:\n{result.stdout[-6000:]}"
+    assert " passed" in result.stdout
+
+
+def _run_child(
+    args: list[str], environment: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """Run this interpreter with `args` in the checkout, with `environment`."""
+    return subprocess.run(
+        [sys.executable, *args],
         cwd=ROOT,
         env=environment,
         capture_output=True,
         text=True,
         check=False,
-        timeout=900,
+        timeout=timeout,
     )
-    assert result.returncode == 0, f"int8 tests under {cap}:\n{result.stdout[-6000:]}"
-    assert " passed" in result.stdout
