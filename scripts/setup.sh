@@ -90,8 +90,9 @@ make_root_env() {
   "$ha_root" build
   root_dir=$("$ha_root" path)
   dir="/opt/venvs/$name"
+  # The checkout's own path is left out: a fresh clone elsewhere reuses the environment.
   # shellcheck disable=SC2086  # inputs is a list of paths without spaces
-  digest=$( (echo "$version $*"; cd "$root" && cat $inputs) | sha256sum | cut -d' ' -f1)
+  digest=$( (echo "$version ${*//$root/}"; cd "$root" && cat $inputs) | sha256sum | cut -d' ' -f1)
   # (bin/python links to the root's /usr/bin: pyvenv.cfg tells from outside that it exists)
   if [[ -f "$root_dir$dir/pyvenv.cfg" && -f "$root_dir$dir.stamp" &&
     "$(cat "$root_dir$dir.stamp")" == "$digest" ]]; then
