@@ -328,7 +328,7 @@ def main() -> None:
     parser.add_argument(
         "--timing-only",
         action="store_true",
-        help="only render times, without inky (runs in any environment, e.g. the sid root's ha-2026.11)",
+        help="only render times, without inky (runs in any environment, e.g. HA's in the sid root)",
     )
     arguments = parser.parse_args()
     run(arguments.repeat, arguments.save_images, arguments.timing_only)
