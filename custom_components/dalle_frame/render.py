@@ -212,19 +212,16 @@ def _in_halves(
     middle = image.size[axis] // 2
     if pixels // 2 < _PARALLEL_WIDEN_PIXELS or middle == 0:
         return part(image)
+    width, height = image.size
     if axis == 1:
-        boxes = [(0, 0, image.width, middle), (0, middle, image.width, image.height)]
+        boxes = [(0, 0, width, middle), (0, middle, width, height)]
     else:
-        boxes = [(0, 0, middle, image.height), (middle, 0, image.width, image.height)]
+        boxes = [(0, 0, middle, height), (middle, 0, width, height)]
     first, second = run_in_parallel([lambda box=box: part(image.crop(box)) for box in boxes])
-    if axis == 1:
-        joined = Image.new("RGB", (first.width, first.height + second.height))
-        offset = (0, first.height)
-    else:
-        joined = Image.new("RGB", (first.width + second.width, first.height))
-        offset = (first.width, 0)
+    second_at = (0, first.height) if axis == 1 else (first.width, 0)
+    joined = Image.new("RGB", (second.width + second_at[0], second.height + second_at[1]))
     joined.paste(first, (0, 0))
-    joined.paste(second, offset)
+    joined.paste(second, second_at)
     return joined
 
 

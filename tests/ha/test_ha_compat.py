@@ -7,6 +7,7 @@ from unittest.mock import patch
 
 import pytest
 from homeassistant.components import conversation
+from homeassistant.components.conversation import trigger as conversation_trigger
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 
@@ -73,10 +74,7 @@ async def test_the_sentences_and_callback_form(hass: HomeAssistant) -> None:
 async def test_the_trigger_details_form(hass: HomeAssistant) -> None:
     """A manager taking one TriggerDetails gets the sentences and callback in it."""
     await async_setup_voice_components(hass)
-    trigger = pytest.importorskip(
-        "homeassistant.components.conversation.trigger", reason="conversation trigger module"
-    )
-    if not hasattr(trigger, "TriggerDetails"):
+    if not hasattr(conversation_trigger, "TriggerDetails"):
         pytest.skip("this HA release has no TriggerDetails (its manager takes the sentences)")
     manager = _DetailsManager()
     with patch(AGENT_MANAGER, return_value=manager):
