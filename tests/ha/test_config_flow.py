@@ -39,7 +39,7 @@ def _discovery(server: FakeGpuServer, token: str | None = None) -> HassioService
     """The message the add-on sends through the Supervisor."""
     return HassioServiceInfo(
         config={"host": "127.0.0.1", "port": server.port, "token": token or server.token},
-        name="DALL-E Frame GPU server",
+        name="AI Art Frame server",
         slug="local_dalle_frame",
         uuid=ADDON_UUID,
     )
@@ -143,7 +143,7 @@ async def test_hassio_discovery(hass: HomeAssistant, server: FakeGpuServer) -> N
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "hassio_confirm"
-    assert result["description_placeholders"] == {"addon": "DALL-E Frame GPU server"}
+    assert result["description_placeholders"] == {"addon": "AI Art Frame server"}
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Frame"

@@ -101,8 +101,8 @@ async def test_without_response(
         ({"prompt": "a red car", "seed": 1.5}, "seed_invalid", "whole number"),
         ({"prompt": "a red car", "seed": "abc"}, "seed_invalid", "whole number"),
         ({"prompt": "a red car", "seed": True}, "seed_invalid", "whole number"),
-        ({"config_entry_id": "nope"}, "entry_not_found", "No DALL-E Frame entry has the id nope"),
-        ({"config_entry_id": 7}, "entry_not_found", "No DALL-E Frame entry"),
+        ({"config_entry_id": "nope"}, "entry_not_found", "No AI Art Frame entry has the id nope"),
+        ({"config_entry_id": 7}, "entry_not_found", "No AI Art Frame entry"),
     ],
 )
 async def test_generate_validation(
