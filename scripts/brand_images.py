@@ -157,7 +157,7 @@ def draw_logo(height: int, text_colour: tuple[int, int, int], subtitle: str = ""
     sub_box = sub_font.getbbox(subtitle) if subtitle else (0, 0, 0, 0)
     text_width = max(name_box[2], sub_box[2])
     width = canvas_height + gap + text_width + SCALE * 2
-    width += -width % (2 * SCALE)  # a whole, even number of pixels: @2x halves exactly
+    width += -width % SCALE  # a whole number of pixels
     image = Image.new("RGBA", (width, canvas_height), (0, 0, 0, 0))
     image.paste(icon, (0, 0), icon)
     draw = ImageDraw.Draw(image)
@@ -180,7 +180,9 @@ def draw_logo(height: int, text_colour: tuple[int, int, int], subtitle: str = ""
             font=sub_font,
             fill=text_colour,
         )
-    return image.resize((width // SCALE, height), Image.Resampling.LANCZOS)
+    logo = image.resize((width // SCALE, height), Image.Resampling.LANCZOS)
+    right = logo.getchannel("A").getbbox()[2]  # trimmed, to an even width (@2x halves exactly)
+    return logo.crop((0, 0, right + right % 2, height))
 
 
 def _half(image: Image.Image) -> Image.Image:

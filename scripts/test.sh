@@ -48,6 +48,7 @@ ha_args=(-p tests.ha.phcc_compat --cov=custom_components.dalle_frame
 
 python=("$venvs/server/bin/python")
 run_suite server tests/server "$@"
+run_suite repo tests/repo "$@"
 python=("$ha_root" run /opt/venvs/ha-2026.11/bin/python)
 COVERAGE_FILE="$results/.coverage.ha-2026.11" run_suite "ha-2026.11" tests/ha "${ha_args[@]}" "$@"
 python=("$ha_root" run /opt/venvs/ha-2025.12/bin/python)

@@ -1,0 +1,1 @@
+"""Repository-wide checks: workflows, versions, brand images, documentation."""
