@@ -17,7 +17,8 @@ from aiohttp import web
 
 from . import __version__
 from .api.app import create_app
-from .asr.model_folder import DEFAULT_ASR_CHECKPOINT, DEFAULT_ASR_MODEL
+from .asr.model_folder import DEFAULT_ASR_MODEL, LARGE_ASR_CHECKPOINT, LARGE_ASR_MODEL
+from .asr.pretrained import HUGGING_FACE_URL
 from .generation.backend import BACKEND_NAMES
 from .generation.devices import DTYPES, choose_device_and_dtype
 from .generation.model_files import MIN_DALLE_BASE_URL
@@ -46,8 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--asr-model",
         default=env("DALLE_FRAME_ASR_MODEL", DEFAULT_ASR_MODEL),
-        help=f"{DEFAULT_ASR_MODEL} (exported from {DEFAULT_ASR_CHECKPOINT} on first start "
-        "when the internet is reachable), the folder name or path of a model exported with "
+        help=f"{DEFAULT_ASR_MODEL} (English, downloaded already in ONNX on first start, 95 MB), "
+        f"{LARGE_ASR_MODEL} (more accurate, exported from {LARGE_ASR_CHECKPOINT} on first "
+        "start: needs about 7 GB of memory once), the folder name or path of a model exported with "
         "python -m dalle_frame_server.asr.export, test (random weights, transcribes gibberish) "
         f"or none (env DALLE_FRAME_ASR_MODEL, default {DEFAULT_ASR_MODEL})",
     )
@@ -61,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--download-url",
         default=env("MIN_DALLE_BASE_URL", MIN_DALLE_BASE_URL),
         help="where min-dalle's files are downloaded from (env MIN_DALLE_BASE_URL)",
+    )
+    parser.add_argument(
+        "--asr-download-url",
+        default=env("DALLE_FRAME_ASR_DOWNLOAD_URL", HUGGING_FACE_URL),
+        help="the hub pre-exported ASR models come from (env DALLE_FRAME_ASR_DOWNLOAD_URL)",
     )
     # Device
     parser.add_argument(
@@ -140,6 +147,10 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         raise ValueError(f"--port must be 1..65535, not {args.port}")
     if not args.download_url.startswith(("http://", "https://")):
         raise ValueError(f"--download-url must be an http(s) URL, not {args.download_url!r}")
+    if not args.asr_download_url.startswith(("http://", "https://")):
+        raise ValueError(
+            f"--asr-download-url must be an http(s) URL, not {args.asr_download_url!r}"
+        )
     choose_device_and_dtype(args.device, args.dtype)
     token = args.token
     if token is None and args.token_file is not None:
@@ -157,6 +168,7 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         queue_size=args.queue_size,
         threads=args.threads,
         download_url=args.download_url,
+        asr_download_url=args.asr_download_url,
     )
 
 

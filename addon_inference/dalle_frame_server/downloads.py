@@ -76,9 +76,12 @@ async def download_file(
     *,
     policy: DownloadPolicy | None = None,
     progress: DownloadProgress | None = None,
+    expected_sha256: str | None = None,
 ) -> None:
     """Download `url` to `destination` unless it is already there (then no network at all).
 
+    `expected_sha256` pins the file: a host that publishes another sha256 is refused before
+    anything is fetched, and the body must hash to it even where the host publishes none.
     Raises DownloadError when the file cannot be fetched or fails verification; a file that
     fails verification is deleted, so the next attempt starts afresh.
     """
@@ -86,6 +89,14 @@ async def download_file(
         return
     policy = policy or DownloadPolicy()
     info = await remote_file_info(session, url, policy)
+    if expected_sha256 is not None:
+        if info.sha256 is not None and info.sha256 != expected_sha256:
+            raise DownloadError(
+                f"{destination.name}: the host publishes sha256 {info.sha256}, not the pinned "
+                f"{expected_sha256}; the file at {url} has changed, nothing was downloaded",
+                retryable=False,
+            )
+        info = RemoteFileInfo(size=info.size, sha256=expected_sha256)
     _prepare_folder(destination, info)
     delay = policy.retry_delay
     for attempt in range(1, policy.attempts + 1):
@@ -232,7 +243,7 @@ def _verify_and_install(destination: Path, info: RemoteFileInfo) -> None:
         if digest != info.sha256:
             partial.unlink()
             raise DownloadError(
-                f"{destination.name}: sha256 {digest} does not match the host's {info.sha256}; "
+                f"{destination.name}: sha256 {digest} does not match the expected {info.sha256}; "
                 "the damaged file was deleted (try again; if it repeats, the mirror is bad)",
                 retryable=False,
             )

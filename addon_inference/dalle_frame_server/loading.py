@@ -17,12 +17,13 @@ import torch
 from .asr.base import Transcriber
 from .asr.export import export_checkpoint
 from .asr.model_folder import (
-    DEFAULT_ASR_CHECKPOINT,
-    DEFAULT_ASR_MODEL,
+    LARGE_ASR_CHECKPOINT,
+    LARGE_ASR_MODEL,
     AsrModelFolder,
     asr_model_folder,
 )
 from .asr.onnx_transcriber import OnnxCtcTranscriber
+from .asr.pretrained import PRETRAINED_ASR_MODELS, ensure_pretrained_asr_model
 from .asr.test_model import TEST_ASR_MODEL_NAME, TEST_ASR_NOTICE, ensure_test_asr_model
 from .downloads import DownloadError
 from .errors import ModelNotAvailableError
@@ -88,9 +89,22 @@ async def load_transcriber(settings: ServerSettings, slot: ModelSlot[Transcriber
         folder = await asyncio.to_thread(ensure_test_asr_model, settings.models_dir)
     else:
         folder = asr_model_folder(settings.models_dir, settings.asr_model)
-        if not folder.is_complete() and settings.asr_model == DEFAULT_ASR_MODEL:
-            slot.set_detail(f"downloading and exporting {DEFAULT_ASR_CHECKPOINT} (once)")
-            folder = await asyncio.to_thread(_export_default_asr_model, folder.root)
+        pretrained = PRETRAINED_ASR_MODELS.get(settings.asr_model)
+        if not folder.is_complete() and pretrained is not None:
+
+            def progress(name: str, done: int, total: int | None) -> None:
+                share = f" of {total / 2**20:.0f}" if total else ""
+                slot.set_detail(f"downloading {name}: {done / 2**20:.0f} MiB{share}")
+
+            folder = await ensure_pretrained_asr_model(
+                pretrained,
+                settings.models_dir,
+                base_url=settings.asr_download_url,
+                progress=progress,
+            )
+        if not folder.is_complete() and settings.asr_model == LARGE_ASR_MODEL:
+            slot.set_detail(f"downloading and exporting {LARGE_ASR_CHECKPOINT} (once)")
+            folder = await asyncio.to_thread(_export_large_asr_model, folder.root)
         if not folder.is_complete():
             raise ModelNotAvailableError(
                 f"no exported ASR model in {folder.root}; export one once where the internet is "
@@ -108,15 +122,15 @@ async def load_transcriber(settings: ServerSettings, slot: ModelSlot[Transcriber
     )
 
 
-def _export_default_asr_model(out_dir: Path) -> AsrModelFolder:
-    """Download and export the default checkpoint; ModelNotAvailableError when impossible."""
+def _export_large_asr_model(out_dir: Path) -> AsrModelFolder:
+    """Download and export the large checkpoint; ModelNotAvailableError when impossible."""
     try:
-        return export_checkpoint(DEFAULT_ASR_CHECKPOINT, out_dir)
+        return export_checkpoint(LARGE_ASR_CHECKPOINT, out_dir)
     except Exception as error:  # transformers and the hub raise many kinds of errors
         raise ModelNotAvailableError(
-            f"could not download and export {DEFAULT_ASR_CHECKPOINT} ({type(error).__name__}: "
+            f"could not download and export {LARGE_ASR_CHECKPOINT} ({type(error).__name__}: "
             f"{error}); run python -m dalle_frame_server.asr.export --checkpoint "
-            f"{DEFAULT_ASR_CHECKPOINT} --out {out_dir} where the internet is reachable"
+            f"{LARGE_ASR_CHECKPOINT} --out {out_dir} where the internet is reachable"
         ) from error
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from .asr.pretrained import HUGGING_FACE_URL
 from .generation.model_files import MIN_DALLE_BASE_URL
 
 DEFAULT_PORT: Final = 8765
@@ -39,5 +40,7 @@ class ServerSettings:
     """CPU threads for torch and ONNX Runtime; None uses every core."""
     download_url: str = MIN_DALLE_BASE_URL
     """Where min-dalle's weight files are downloaded from (a folder URL ending in /)."""
+    asr_download_url: str = HUGGING_FACE_URL
+    """The hub pre-exported ASR models are downloaded from (`<url>/<repo>/resolve/<rev>/...`)."""
     load_retry_seconds: float = 60.0
     """Wait before trying a failed download again (the server keeps serving health)."""

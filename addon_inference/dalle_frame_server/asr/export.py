@@ -44,8 +44,8 @@ import torch
 
 from .base import ASR_SAMPLE_RATE
 from .model_folder import (
-    DEFAULT_ASR_CHECKPOINT,
     FORMAT_VERSION,
+    LARGE_ASR_CHECKPOINT,
     AsrModelFolder,
 )
 
@@ -275,8 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--checkpoint",
-        default=DEFAULT_ASR_CHECKPOINT,
-        help=f"Hugging Face model id or local folder (default {DEFAULT_ASR_CHECKPOINT})",
+        default=LARGE_ASR_CHECKPOINT,
+        help=f"Hugging Face model id or local folder (default {LARGE_ASR_CHECKPOINT})",
     )
     parser.add_argument(
         "--out",

@@ -14,9 +14,11 @@ METADATA_FILE: Final = "asr_model.json"
 """Written last by the exporter: a folder without it is incomplete."""
 
 FORMAT_VERSION: Final = 1
-DEFAULT_ASR_CHECKPOINT: Final = "facebook/wav2vec2-large-960h-lv60-self"
-DEFAULT_ASR_MODEL: Final = "wav2vec2-large-960h-lv60-self"
-"""The folder name the default checkpoint is exported to (its name without the owner)."""
+DEFAULT_ASR_MODEL: Final = "wav2vec2-base-960h"
+"""The default: downloaded already in ONNX (asr.pretrained), so it fits a 4 GB box."""
+LARGE_ASR_CHECKPOINT: Final = "facebook/wav2vec2-large-960h-lv60-self"
+LARGE_ASR_MODEL: Final = "wav2vec2-large-960h-lv60-self"
+"""Exported from LARGE_ASR_CHECKPOINT on first start when chosen (about 7 GB while exporting)."""
 
 
 @dataclass(frozen=True)
