@@ -5,18 +5,25 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import socket
 import struct
 import threading
 import wave
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import requests
 import torch
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from dalle_frame_server.api.app import create_app
+from dalle_frame_server.api.state import STATE, ServerState
 from dalle_frame_server.generation.backend import GenerationBackend, SamplingSettings
 from dalle_frame_server.generation.generator import MinDalleGenerator
+from dalle_frame_server.settings import ServerSettings
 
 
 class HookedBackend:
@@ -177,3 +184,84 @@ def rss_bytes() -> int:
     """Return this process's resident memory (Linux /proc)."""
     resident_pages = int(Path("/proc/self/statm").read_text(encoding="ascii").split()[1])
     return resident_pages * os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass
+class ThreadedServer:
+    """An app served by its own event loop in a thread, reachable at `url`."""
+
+    app: web.Application
+    url: str = ""
+    _loop: asyncio.AbstractEventLoop | None = None
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Serve on a free port; return once it listens."""
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        started = threading.Event()
+
+        def serve() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            runner = web.AppRunner(self.app)
+            loop.run_until_complete(runner.setup())
+            loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+            started.set()
+            loop.run_forever()
+            loop.run_until_complete(runner.cleanup())
+            loop.close()
+
+        self._thread = threading.Thread(target=serve, name="fuzzed server", daemon=True)
+        self._thread.start()
+        assert started.wait(30)
+
+    def stop(self) -> None:
+        """Stop the loop and the thread."""
+        assert self._loop is not None and self._thread is not None
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(60)
+
+    @property
+    def state(self) -> ServerState:
+        """The app's shared state."""
+        return self.app[STATE]
+
+
+def threaded_test_server(
+    models_dir: Path, test_modules, test_transcriber, backend, queue_size: int, token: str
+) -> ThreadedServer:
+    """Start a threaded server over the session's test models, and wait until it is ready."""
+
+    async def load_generator(settings, slot):
+        return MinDalleGenerator(
+            test_modules,
+            backend,
+            model_name="test",
+            device=torch.device("cpu"),
+            dtype=torch.float32,
+        )
+
+    async def load_transcriber(settings, slot):
+        return test_transcriber
+
+    settings_ = ServerSettings(
+        models_dir=models_dir, model="test", asr_model="test", token=token, queue_size=queue_size
+    )
+    server = ThreadedServer(
+        create_app(settings_, generator_loader=load_generator, transcriber_loader=load_transcriber)
+    )
+    server.start()
+    poll_until(lambda: requests.get(f"{server.url}/v1/health", timeout=5).json()["status"] == "ok")
+    return server
+
+
+def poll_until(condition: Callable[[], bool]) -> None:
+    """Wait until condition() holds (at most a minute)."""
+    for _ in range(1200):
+        if condition():
+            return
+        threading.Event().wait(0.05)
+    raise AssertionError("timed out waiting for the threaded server")

@@ -12,18 +12,13 @@ The server runs in a thread of this process (so the test can hold its generation
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 import requests
 import schemathesis
-import torch
-from aiohttp import web
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
@@ -37,13 +32,9 @@ from schemathesis.transport.requests import REQUESTS_TRANSPORT
 from schemathesis.transport.serialization import serialize_binary
 
 from dalle_frame_server import __version__
-from dalle_frame_server.api.app import create_app
 from dalle_frame_server.api.openapi import openapi_document
-from dalle_frame_server.api.state import STATE, ServerState
-from dalle_frame_server.generation.generator import MinDalleGenerator
-from dalle_frame_server.settings import ServerSettings
 from tests.server.conftest import AUTH, TOKEN
-from tests.server.helpers import HookedBackend
+from tests.server.helpers import HookedBackend, ThreadedServer, poll_until, threaded_test_server
 
 STATUSES: Counter[tuple[str, int]] = Counter()
 """(operation, status) of every fuzzed request, for the summary test."""
@@ -73,85 +64,6 @@ def _wav_body(context: object, value: object) -> dict[str, bytes]:
     return {"data": serialize_binary(value)}
 
 
-@dataclass
-class ThreadedServer:
-    """An app served by its own event loop in a thread, reachable at `url`."""
-
-    app: web.Application
-    url: str = ""
-    _loop: asyncio.AbstractEventLoop | None = None
-    _thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Serve on a free port; return once it listens."""
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        started = threading.Event()
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            runner = web.AppRunner(self.app)
-            loop.run_until_complete(runner.setup())
-            loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-            started.set()
-            loop.run_forever()
-            loop.run_until_complete(runner.cleanup())
-            loop.close()
-
-        self._thread = threading.Thread(target=serve, name="fuzzed server", daemon=True)
-        self._thread.start()
-        assert started.wait(30)
-
-    def stop(self) -> None:
-        """Stop the loop and the thread."""
-        assert self._loop is not None and self._thread is not None
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(60)
-
-    @property
-    def state(self) -> ServerState:
-        """The app's shared state."""
-        return self.app[STATE]
-
-
-def _server(models_dir, test_modules, test_transcriber, backend, queue_size) -> ThreadedServer:
-    """Start a threaded server over the session's test models, and wait until it is ready."""
-
-    async def load_generator(settings, slot):
-        return MinDalleGenerator(
-            test_modules,
-            backend,
-            model_name="test",
-            device=torch.device("cpu"),
-            dtype=torch.float32,
-        )
-
-    async def load_transcriber(settings, slot):
-        return test_transcriber
-
-    settings_ = ServerSettings(
-        models_dir=models_dir, model="test", asr_model="test", token=TOKEN, queue_size=queue_size
-    )
-    server = ThreadedServer(
-        create_app(settings_, generator_loader=load_generator, transcriber_loader=load_transcriber)
-    )
-    server.start()
-    _poll(lambda: requests.get(f"{server.url}/v1/health", timeout=5).json()["status"] == "ok")
-    return server
-
-
-def _poll(condition) -> None:
-    """Wait until condition() holds (at most a minute)."""
-    for _ in range(1200):
-        if condition():
-            return
-        threading.Event().wait(0.05)
-    raise AssertionError("timed out waiting for the fuzzed server")
-
-
 @pytest.fixture(scope="module")
 def busy_server(models_dir, test_modules, test_transcriber) -> Iterator[ThreadedServer]:
     """A server whose queue (size 1) is full: one generation held at a gate, one waiting."""
@@ -159,7 +71,9 @@ def busy_server(models_dir, test_modules, test_transcriber) -> Iterator[Threaded
 
     backend = HookedBackend(make_backend("reference", test_modules), gate_timeout=1800)
     backend.close_gate()
-    server = _server(models_dir, test_modules, test_transcriber, backend, queue_size=1)
+    server = threaded_test_server(
+        models_dir, test_modules, test_transcriber, backend, queue_size=1, token=TOKEN
+    )
     blockers = [
         threading.Thread(
             target=requests.post,
@@ -169,9 +83,9 @@ def busy_server(models_dir, test_modules, test_transcriber) -> Iterator[Threaded
         for seed in (1, 2)
     ]
     blockers[0].start()
-    _poll(lambda: backend.decode_seeds == [1])  # the first is held at the gate
+    poll_until(lambda: backend.decode_seeds == [1])  # the first is held at the gate
     blockers[1].start()
-    _poll(lambda: server.state.queue.waiting == 1)  # the second waits: the queue is full
+    poll_until(lambda: server.state.queue.waiting == 1)  # the second waits: the queue is full
     yield server
     # Let the held requests end quickly: fail them rather than paint them.
     backend.failures = [RuntimeError("fuzzing is over")] * 2
@@ -187,7 +101,9 @@ def idle_server(models_dir, test_modules, test_transcriber) -> Iterator[Threaded
     from dalle_frame_server.generation.backend import make_backend
 
     backend = HookedBackend(make_backend("reference", test_modules))
-    server = _server(models_dir, test_modules, test_transcriber, backend, queue_size=4)
+    server = threaded_test_server(
+        models_dir, test_modules, test_transcriber, backend, queue_size=4, token=TOKEN
+    )
     yield server
     server.stop()
 

@@ -116,7 +116,9 @@ def _read_fmt(body: bytes) -> tuple[int, int, int, int, int]:
     audio_format, channels, rate, _byte_rate, block_align, bits = struct.unpack_from(
         "<HHIIHH", body
     )
-    if audio_format == _EXTENSIBLE and len(body) >= 40 and body[26:40] == _PCM_SUBFORMAT_TAIL:
+    if audio_format == _EXTENSIBLE and len(body) < 40:
+        raise _bad_wav("its extensible fmt chunk is shorter than 40 bytes")
+    if audio_format == _EXTENSIBLE and body[26:40] == _PCM_SUBFORMAT_TAIL:
         audio_format = struct.unpack_from("<H", body, 24)[0]
     if audio_format == _FLOAT:
         raise _unsupported("it holds floating-point samples")
