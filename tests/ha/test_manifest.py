@@ -1,7 +1,9 @@
 """What hassfest and HACS check, re-implemented (neither runs offline here).
 
 Sources: HA's script/hassfest/manifest.py (custom integration schema, key order, version),
-script/hassfest/services.py (services.yaml vs translations), hacs/integration's
+script/hassfest/services.py (services.yaml vs translations), script/hassfest/translations.py
+(the strings schema's optional `title`), homeassistant/components/brands (the brand images HA
+2026.3+ serves from a custom integration's brand/ folder), hacs/integration's
 utils/validate.py (hacs.json schema, manifest keys). See research/ha_conventions.md section 4.
 """
 
@@ -18,7 +20,9 @@ import voluptuous as vol
 import yaml
 from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
 from homeassistant.const import __version__ as HA_VERSION
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
+from homeassistant.loader import async_get_integration
 
 from custom_components.dalle_frame import render
 from custom_components.dalle_frame.const import AUTO_SOURCES, DOMAIN
@@ -268,6 +272,42 @@ def test_placeholders_match() -> None:
         assert set(re.findall(r"\{(\w+)\}", strings[key]["message"])) == names, key
         checked += 1
     assert checked >= 10
+
+
+# homeassistant/components/brands/const.py ALLOWED_IMAGES (HA 2026.3+), for older releases.
+BRAND_IMAGES = {
+    f"{dark}{kind}{scale}.png"
+    for dark in ("", "dark_")
+    for kind in ("icon", "logo")
+    for scale in ("", "@2x")
+}
+
+
+def test_translation_title_is_the_display_name() -> None:
+    """The translations' title names the integration as the manifest does (not DALL-E)."""
+    manifest = _load_json(INTEGRATION / "manifest.json")
+    for language_file in (INTEGRATION / "translations").glob("*.json"):
+        title = _load_json(language_file).get("title")
+        assert title in (None, manifest["name"]), language_file.name
+    assert manifest["name"] == _load_json(ROOT / "hacs.json")["name"] == "AI Art Frame"
+    assert "DALL-E" not in manifest["name"]
+
+
+async def test_brand_images_are_ones_ha_serves(
+    hass: HomeAssistant, enable_custom_integrations: None
+) -> None:
+    """Every file in brand/ is an image HA's brands integration serves; the loader sees it."""
+    try:
+        from homeassistant.components.brands.const import ALLOWED_IMAGES
+    except ImportError:  # before 2026.3: no local brand images (HA shows a placeholder)
+        allowed = BRAND_IMAGES
+    else:
+        allowed = set(ALLOWED_IMAGES)
+        assert allowed == BRAND_IMAGES
+    names = {path.name for path in (INTEGRATION / "brand").iterdir()}
+    assert {"icon.png", "icon@2x.png", "logo.png", "logo@2x.png"} <= names <= allowed
+    integration = await async_get_integration(hass, DOMAIN)
+    assert getattr(integration, "has_branding", True)
 
 
 @pytest.mark.parametrize("language_file", sorted((INTEGRATION / "translations").glob("*.json")))
