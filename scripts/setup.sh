@@ -58,7 +58,9 @@ make_env() {
   echo "$digest" >"$stamp"
 }
 
-debian_packages=(libportaudio2 espeak-ng sox shellcheck chromium libturbojpeg0)
+# podman, runc and debootstrap build the add-on image; apparmor's parser checks its profile.
+debian_packages=(libportaudio2 espeak-ng sox shellcheck chromium libturbojpeg0
+  podman runc debootstrap apparmor)
 
 setup_debian() {
   local missing=() pkg

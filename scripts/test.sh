@@ -48,6 +48,8 @@ ha_args=(-p tests.ha.phcc_compat --cov=custom_components.dalle_frame
 
 python=("$venvs/server/bin/python")
 run_suite server tests/server "$@"
+# The add-on image built by podman and its container run (scripts/addon_image.sh).
+run_suite addon-image tests/addon_image "$@"
 run_suite repo tests/repo "$@"
 python=("$ha_root" run /opt/venvs/ha-2026.11/bin/python)
 COVERAGE_FILE="$results/.coverage.ha-2026.11" run_suite "ha-2026.11" tests/ha "${ha_args[@]}" "$@"

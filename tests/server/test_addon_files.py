@@ -82,7 +82,7 @@ def test_options_match_the_schema(config: dict) -> None:
     for device in ("auto", "cpu", "cuda", "cuda:1"):
         assert _valid(device, schema["device"])
     assert not _valid("gpu", schema["device"])
-    for asr_model in ("none", "test", "wav2vec2-large-960h-lv60-self"):
+    for asr_model in ("none", "test", "wav2vec2-base-960h", "wav2vec2-large-960h-lv60-self"):
         assert _valid(asr_model, schema["asr_model"])
     assert not _valid("../etc", schema["asr_model"])
 
@@ -98,16 +98,28 @@ def test_every_option_is_translated(config: dict) -> None:
 
 
 def test_build_files(config: dict) -> None:
-    """build.yaml has a base image for every architecture; the Dockerfile uses it."""
-    build = _yaml(ADDON / "build.yaml")
-    assert set(build["build_from"]) == set(config["arch"])
+    """2026 conventions: no build.yaml; base image, labels and CPU/CUDA choice in the Dockerfile."""
+    assert not (ADDON / "build.yaml").exists()  # deprecated by the Supervisor since 2026-04
     dockerfile = (ADDON / "Dockerfile").read_text()
-    assert "FROM ${BUILD_FROM}" in dockerfile
+    args = dict(re.findall(r"^ARG (\w+)=(.*)$", dockerfile, re.MULTILINE))
+    assert dockerfile.index("ARG BUILD_FROM=") < dockerfile.index("FROM ${BUILD_FROM}")
+    assert args["BUILD_FROM"] == "ghcr.io/home-assistant/${BUILD_ARCH}-base-debian:bookworm"
+    assert args["BUILD_VERSION"] == config["version"]
+    for label in ('io.hass.type="addon"', 'io.hass.arch="${BUILD_ARCH}"'):
+        assert label in dockerfile
+    assert 'io.hass.version="${BUILD_VERSION}"' in dockerfile
+    assert f'io.hass.name="{config["name"]}"' in dockerfile
     assert 'CMD ["/run.sh"]' in dockerfile
     assert "HEALTHCHECK" in dockerfile
     assert "ORT_DISABLE_TELEMETRY=1" in dockerfile  # no ONNX Runtime telemetry from the box
     pins = _pins((ROOT / "requirements" / "server.txt").read_text().splitlines())
-    assert f"onnxruntime-gpu=={pins['onnxruntime']}" in dockerfile
+    # The add-on is the CPU image: torch from PyTorch's CPU index (PyPI's is a CUDA build),
+    # ONNX Runtime's CUDA build only for the GPU image.
+    assert args["ACCELERATOR"] == "cpu"
+    assert args["TORCH_INDEX_URL"] == "https://download.pytorch.org/whl/cpu"
+    assert args["TORCH_VERSION"] == pins["torch"]
+    assert args["ONNXRUNTIME_VERSION"] == pins["onnxruntime"]
+    assert '"onnxruntime-gpu==${ONNXRUNTIME_VERSION}"' in dockerfile
 
 
 def _pins(lines: list[str]) -> dict[str, str]:
@@ -172,6 +184,15 @@ def test_docker_compose_uses_the_gpu_and_checks_health() -> None:
         assert f'"{variable}"' in main_source, f"{variable} is not read by the server"
     assert service["environment"]["DALLE_FRAME_BACKEND"] in BACKEND_NAMES
     assert service["image"] == f"dalle-frame-server:{dalle_frame_server.__version__}"
+    build_args = service["build"]["args"]
+    assert build_args["BUILD_VERSION"] == dalle_frame_server.__version__
+    assert build_args["ACCELERATOR"] == "cuda"  # the GPU image: CUDA torch and ONNX Runtime
+    assert build_args["TORCH_INDEX_URL"].startswith("https://download.pytorch.org/whl/cu")
+
+
+def test_watchdog_watches_the_health_endpoint(config: dict) -> None:
+    """The Supervisor's watchdog polls /v1/health on the add-on's port."""
+    assert config["watchdog"] == "http://[HOST]:[PORT:8765]/v1/health"
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed")
