@@ -1,7 +1,8 @@
 """Headless Chromium (Debian's package) driven over the DevTools protocol with aiohttp.
 
-Just enough of the protocol for the dashboard check: open a page with HA's login tokens
-already in localStorage, record the HTTP responses the page receives, take a screenshot.
+Just enough of the protocol for the dashboard and options checks: open a page with HA's login
+tokens already in localStorage, record the HTTP responses the page receives, click a control
+by its label, wait for a text, take a screenshot.
 """
 
 from __future__ import annotations
@@ -37,6 +38,56 @@ _FLAGS = (
     "--disable-dev-shm-usage",
     "--window-size=1280,1000",
     "--remote-debugging-port=0",
+)
+
+
+# Every element of the page, shadow roots included (JavaScript, used by the helpers below).
+_ALL_ELEMENTS = """
+const allElements = () => {
+  const found = [];
+  const walk = (root) => {
+    for (const element of root.querySelectorAll('*')) {
+      found.push(element);
+      if (element.shadowRoot) walk(element.shadowRoot);
+    }
+  };
+  walk(document);
+  return found;
+};
+"""
+# Click the first visible element labelled %s (a JSON string); else return the labels seen.
+_CLICK_LABELLED = (
+    "(() => {"
+    + _ALL_ELEMENTS
+    + """
+  const wanted = %s;
+  const labelOf = (element) => String(
+    element.label || element.getAttribute('label') || element.getAttribute('aria-label')
+    || (['BUTTON', 'HA-BUTTON', 'MWC-BUTTON'].includes(element.tagName)
+        ? element.textContent : '') || '').trim();
+  const labels = new Set();
+  for (const element of allElements()) {
+    const label = labelOf(element);
+    if (!label) continue;
+    labels.add(label);
+    if (label === wanted && element.getClientRects().length > 0) {
+      element.click();
+      return true;
+    }
+  }
+  return [...labels].slice(0, 80);
+})()"""
+)
+# Whether text %s (a JSON string) is in the page, shadow roots included.
+_HAS_TEXT = (
+    "(() => {"
+    + _ALL_ELEMENTS
+    + """
+  const wanted = %s;
+  return allElements().some((element) => element.shadowRoot
+    ? element.shadowRoot.textContent.includes(wanted)
+    : false) || (document.body?.innerText ?? '').includes(wanted);
+})()"""
 )
 
 
@@ -98,6 +149,48 @@ class Page:
                 seen = "\n".join(f"{r.status} {r.url}" for r in self.responses[-30:])
                 raise TimeoutError(f"no response for {set(fragments) - set(found)}; seen:\n{seen}")
             await asyncio.sleep(0.25)
+
+    async def evaluate(self, expression: str) -> Any:
+        """Run JavaScript in the page (promises awaited) and return its JSON value."""
+        result = await self.send(
+            "Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True
+        )
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"JavaScript failed: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    async def click_labelled(self, label: str, limit: float) -> None:
+        """Click the first visible control labelled `label`, looking into shadow roots.
+
+        HA's frontend is web components all the way down, so document.querySelector finds
+        nothing of it; the controls' label is their text, `label` or `aria-label`.
+        """
+        deadline = time.monotonic() + limit
+        while True:
+            found = await self.evaluate(_CLICK_LABELLED % json.dumps(label))
+            if found is True:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no control labelled {label!r}; labels seen: {found}")
+            await asyncio.sleep(0.5)
+
+    async def wait_for_text(self, text: str, limit: float) -> None:
+        """Wait until `text` is shown somewhere in the page, shadow roots included."""
+        deadline = time.monotonic() + limit
+        while not await self.evaluate(_HAS_TEXT % json.dumps(text)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{text!r} did not appear in {limit:.0f} s")
+            await asyncio.sleep(0.5)
+
+    async def set_viewport(self, width: int, height: int) -> None:
+        """Resize the page's viewport (the window is 1280x1000)."""
+        await self.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
 
     async def screenshot(self) -> bytes:
         """Return a PNG screenshot of the page."""

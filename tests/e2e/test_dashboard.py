@@ -3,34 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import time
 
 import pytest
 
 from .checks import press_and_wait
 from .chromium import open_page
-from .conftest import ARTIFACTS, Stack
+from .conftest import Stack
+from .screenshots import keep_screenshot, login_script
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-def login_script(stack: Stack) -> str:
-    """JavaScript that puts the demo user's tokens where HA's frontend looks for them."""
-    tokens = {
-        "hassUrl": stack.ha.url,
-        "clientId": f"{stack.ha.url}/",
-        "access_token": stack.ha.tokens["access_token"],
-        "refresh_token": stack.ha.tokens["refresh_token"],
-        "token_type": "Bearer",
-        "expires_in": stack.ha.tokens["expires_in"],
-        "expires": int(time.time() * 1000) + 1000 * int(stack.ha.tokens["expires_in"]),
-    }
-    return f"localStorage.setItem('hassTokens', {json.dumps(json.dumps(tokens))});"
-
-
 async def test_dashboard_shows_art_and_frame(stack: Stack) -> None:
-    """The dashboard loads both images (HTTP 200 from image_proxy); a screenshot is kept."""
+    """The dashboard loads both images (HTTP 200 from image_proxy); a screenshot is kept
+    (screenshots.py: also the user guide's, on request)."""
     if (await stack.state("image.frame_art"))["state"] in ("unknown", "unavailable"):
         await press_and_wait(stack, "B")
     dashboard = await stack.ha.add_dashboard(stack.session)
@@ -40,8 +26,9 @@ async def test_dashboard_shows_art_and_frame(stack: Stack) -> None:
         found = await page.wait_for_responses(
             ["/api/image_proxy/image.frame_art", "/api/image_proxy/image.frame_frame"], limit=90
         )
+        await page.set_viewport(1280, 1150)  # tall enough for both images
         await asyncio.sleep(3)  # let the cards paint the images before the screenshot
         screenshot = await page.screenshot()
-    (ARTIFACTS / "dashboard.png").write_bytes(screenshot)
+    keep_screenshot("dashboard.png", screenshot)
     for fragment, response in found.items():
         assert response.status == 200, f"{fragment}: HTTP {response.status}"
