@@ -121,6 +121,24 @@ def _fmt(value: Any, spec: str) -> str:
     return format(value, spec)
 
 
+def _bandwidth_lines(paired: dict[str, Any]) -> list[str]:
+    """Each one-step variant's grid-1 step against reading its weights at the measured speed."""
+    bandwidth = paired.get("read_gb_per_s")
+    figures = paired["grids"].get("1")
+    if not bandwidth or figures is None:
+        return []
+    weights = paired["decoder_weight_bytes"]
+    floor_ms = weights / (bandwidth * 1e9) * 1000
+    lines = [
+        f"  read bandwidth {bandwidth:.1f} GB/s (sum over 1 GiB); decoder weights per step "
+        f"{weights / 1e9:.2f} GB (float32) -> {floor_ms:.1f} ms per step at best"
+    ]
+    for name, ms in figures["median_ms_per_step"].items():
+        if name not in figures.get("drafting", []) and name in ("stock", "reference", "fast"):
+            lines.append(f"    {name}: {ms:.1f} ms per step = {floor_ms / ms:.0%} of that limit")
+    return lines
+
+
 def table(summary: dict[str, Any]) -> str:
     """The summary as a fixed-width text table."""
     header = (
@@ -154,6 +172,7 @@ def table(summary: dict[str, Any]) -> str:
                 for name, ms in figures["ms_per_step"].items()
             ]
             lines.append(f"  grid {grid}: " + ", ".join(parts))
+        lines += _bandwidth_lines(paired)
     if summary["queues"]:
         lines += ["", "decode_many (queued requests, decoder only)"]
         lines.append(

@@ -165,7 +165,13 @@ def paired_step_times(
     text_tokens = MinDalleGenerator(
         any_backend._modules, any_backend, model_name="bench", device=device, dtype=dtype
     ).text_tokens(PROMPT)
-    result: dict[str, Any] = {"steps": steps, "grids": {}}
+    result: dict[str, Any] = {
+        "steps": steps,
+        "grids": {},
+        "decoder_weight_bytes": step_weight_bytes(any_backend._modules.decoder),
+    }
+    if device.type == "cpu":
+        result["read_gb_per_s"] = read_bandwidth_gb_per_s()
     with torch.inference_mode():
         for grid in grids:
             images = grid * grid
@@ -197,6 +203,31 @@ def paired_step_times(
                     times[name].append(time.perf_counter() - started)
             result["grids"][str(grid)] = _step_figures(names, times, drawn)
     return result
+
+
+def step_weight_bytes(decoder: torch.nn.Module) -> int:
+    """Bytes of the decoder weights one step reads: all but the embeddings (one row each)."""
+    return sum(
+        parameter.numel() * parameter.element_size()
+        for name, parameter in decoder.named_parameters()
+        if "embed" not in name
+    )
+
+
+def read_bandwidth_gb_per_s(gib: float = 1.0, repeats: int = 7) -> float:
+    """The machine's read bandwidth as torch's threads see it: the best sum over a GiB tensor.
+
+    A sum reads each float once and does almost no arithmetic, so its speed is what memory
+    delivers to these threads; a step can at best read its weights that fast.
+    """
+    values = torch.ones(int(gib * 2**30) // 4, dtype=torch.float32)
+    values.sum()  # pages touched and threads started before timing
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        values.sum()
+        best = min(best, time.perf_counter() - started)
+    return values.numel() * 4 / best / 1e9
 
 
 def _step_figures(

@@ -64,6 +64,12 @@ def test_benchmark_command_on_the_test_model(tmp_path: Path, models_dir: Path) -
     assert paired["ms_per_step"]["int8"] == paired["mean_ms_per_token"]["int8"]
     assert paired["speedup_vs_stock"]["stock"] == 1.0
     assert "int8" in completed.stdout and "ms per token" in completed.stdout
+    # Each one-step variant's step against reading its decoder weights at the measured speed.
+    measured = result["summary"]["paired_steps"]["test"]
+    assert measured["read_gb_per_s"] > 0.1
+    assert measured["decoder_weight_bytes"] > 0
+    assert "read bandwidth" in completed.stdout
+    assert "fast: " in completed.stdout and "of that limit" in completed.stdout
 
 
 def _run(variant: str, tokens: list[list[int]], seconds: float, digest: str) -> dict:
