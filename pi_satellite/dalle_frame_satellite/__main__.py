@@ -14,16 +14,22 @@ from typing import Any
 import yaml
 
 from . import __version__
+from .audio import import_sounddevice
+from .audio_devices import describe_inputs
 from .config import load_config
-from .errors import ConfigError, SatelliteError
+from .errors import ConfigError, HomeAssistantError, SatelliteError
+from .ha_check import check_home_assistant
 from .satellite import Satellite
 from .secret import REDACTED, RedactingFilter, read_token_file
-from .settings import SatelliteSettings
+from .settings import AudioSettings, SatelliteSettings
 
 _LOGGER = logging.getLogger("dalle_frame_satellite")
 
 EXIT_CONFIG = 2
 """Exit status for a config or token file problem (systemd does not restart on it)."""
+
+EXIT_HOME_ASSISTANT = 3
+"""Exit status of --check when Home Assistant is unreachable or rejects the token."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -33,14 +39,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="The dalle_frame e-paper frame: buttons, mic and display, through Home "
         "Assistant. The token lives in the file the config names, never on the command line.",
     )
-    parser.add_argument("--config", type=Path, required=True, help="YAML config file")
+    parser.add_argument("--config", type=Path, help="YAML config file (required to run)")
     parser.add_argument(
-        "--check", action="store_true", help="validate the config and token file, then exit"
+        "--check",
+        action="store_true",
+        help="validate the config and token file, log in to Home Assistant once, then exit "
+        "(status 2: config or token file, 3: Home Assistant)",
     )
     parser.add_argument(
         "--print-config",
         action="store_true",
         help="print the effective settings (token redacted), then exit",
+    )
+    parser.add_argument(
+        "--list-devices",
+        action="store_true",
+        help="list the audio input devices, the rates they accept and the one the satellite "
+        "would choose (with --config: under its audio settings), then exit",
     )
     parser.add_argument("--debug", action="store_true", help="log debug messages")
     parser.add_argument(
@@ -49,7 +64,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="format of log lines (Python logging)",
     )
     parser.add_argument("--version", action="version", version=__version__)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.config is None and not args.list_devices:
+        parser.error("--config is required")
+    return args
+
+
+def list_devices(config: Path | None) -> int:
+    """Print the audio input devices and the choice; return the exit status."""
+    try:
+        audio = load_config(config).audio if config is not None else AudioSettings()
+        sounddevice = import_sounddevice()
+        print(describe_inputs(sounddevice, audio))
+    except SatelliteError as err:
+        _LOGGER.error("%s", err)
+        return EXIT_CONFIG
+    return 0
 
 
 def settings_dump(settings: SatelliteSettings) -> dict[str, Any]:
@@ -96,9 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     redactor = RedactingFilter()
     configure_logging(args, redactor)
+    if args.list_devices:
+        return list_devices(args.config)
     try:
         settings = load_config(args.config)
-        redactor.add(read_token_file(settings.home_assistant.token_file))
+        token = read_token_file(settings.home_assistant.token_file)
+        redactor.add(token)
     except SatelliteError as err:
         _LOGGER.error("%s", err)
         return EXIT_CONFIG
@@ -107,6 +140,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.check:
         print(f"{args.config}: the config and the token file are valid")
+        try:
+            print(asyncio.run(check_home_assistant(settings.home_assistant, token)))
+        except HomeAssistantError as err:
+            _LOGGER.error("%s", err)
+            return EXIT_HOME_ASSISTANT
         return 0
     _LOGGER.info("dalle_frame satellite %s starting", __version__)
     try:

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs inside a Debian root (scripts/pi_roots.sh run): install.sh for real twice, the unit
+# through systemd-analyze verify, the installed satellite's --check against the stand-in Home
+# Assistant, then --uninstall. Fails on the first step that goes wrong.
+#
+#   in_root.sh WORK_DIR HA_URL [INSTALL OPTIONS...]     (the token in $TEST_TOKEN)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+install_sh=$(cd "$here/../../.." && pwd)/pi_satellite/install.sh
+work=$1 url=$2
+shift 2
+unit=/etc/systemd/system/dalle-frame-satellite.service
+venv_python=/opt/dalle-frame/venv/bin/python
+
+step() { printf '== %s\n' "$*"; }
+fail() { printf 'FAILED: %s\n' "$*"; exit 1; }
+
+step "install (first run, no token yet)"
+bash "$install_sh" --url "$url" --boot-dir "$work/boot" "$@" </dev/null
+[[ -x $venv_python ]] || fail "no venv python"
+[[ -L /etc/systemd/system/multi-user.target.wants/dalle-frame-satellite.service ]] ||
+  fail "the unit is not enabled"
+[[ $(stat -c %a /etc/dalle-frame/token) == 600 ]] || fail "token mode"
+echo "groups of dalle-frame: $(id -nG dalle-frame)"
+cp "$work/boot/config.txt" "$work/config.after-first.txt"
+
+step "the token goes in; install again"
+printf '%s\n' "$TEST_TOKEN" >/etc/dalle-frame/token
+chmod 0644 /etc/dalle-frame/token # carelessly readable: the installer restricts it again
+sed -i 's/^  seconds: 3/  seconds: 4/' /etc/dalle-frame/satellite.yaml
+bash "$install_sh" --boot-dir "$work/boot" "$@" </dev/null
+grep -q '^  seconds: 4' /etc/dalle-frame/satellite.yaml || fail "the config was not kept"
+[[ $(stat -c %a /etc/dalle-frame/token) == 600 ]] || fail "token mode after the second run"
+cp "$work/boot/config.txt" "$work/config.after-second.txt"
+
+step "systemd-analyze verify"
+systemd-analyze verify "$unit"
+echo "verify ok"
+
+step "the installed satellite's --check"
+runuser -u dalle-frame -- "$venv_python" -m dalle_frame_satellite \
+  --config /etc/dalle-frame/satellite.yaml --check
+
+step "where the libraries come from"
+"$venv_python" - <<'PY'
+import importlib
+
+for name in ("numpy", "PIL", "aiohttp", "yaml", "spidev", "gpiod", "soxr", "sounddevice", "inky"):
+    try:
+        module = importlib.import_module(name)
+    except ImportError as err:
+        print(f"{name}: missing ({err})")
+        continue
+    origin = "debian" if "/usr/lib/python3/" in (module.__file__ or "") else "venv"
+    print(f"{name} {getattr(module, '__version__', '?')} from {origin}")
+PY
+
+step "uninstall"
+bash "$install_sh" --uninstall --boot-dir "$work/boot"
+[[ ! -e /opt/dalle-frame && ! -e $unit ]] || fail "program or unit left behind"
+! id dalle-frame >/dev/null 2>&1 || fail "the user is still there"
+[[ -f /etc/dalle-frame/satellite.yaml ]] || fail "uninstall removed the config without --purge"
+step "all steps passed"
