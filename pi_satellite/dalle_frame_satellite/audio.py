@@ -1,7 +1,8 @@
 """Recording a spoken prompt: the microphone through sounddevice, or a WAV file stand-in.
 
 Both give 16 kHz 16-bit mono PCM, the format HA's STT API is asked for. sounddevice is
-imported only when recording, so the satellite starts without audio hardware or PortAudio.
+imported only when recording, so the satellite starts without audio hardware or PortAudio. The
+microphone is chosen by itself (audio_devices) on the first recording, and again after one fails.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any, Final, Protocol
 
 import numpy as np
 
+from .audio_devices import InputChoice, pick_input
 from .errors import AudioError
+from .resample import resample
 from .settings import AudioSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -34,12 +37,7 @@ def to_pcm16_mono(samples: np.ndarray, rate: int) -> bytes:
     """Mix int16 samples (frames, channels) to mono and resample them to 16 kHz."""
     if samples.ndim == 1:
         samples = samples[:, np.newaxis]
-    mono = samples.astype(np.float64).mean(axis=1)
-    if rate != PCM_RATE and mono.size:
-        duration = mono.size / rate
-        target = max(1, round(duration * PCM_RATE))
-        positions = np.arange(target) * (rate / PCM_RATE)
-        mono = np.interp(positions, np.arange(mono.size), mono)
+    mono = resample(samples.astype(np.float64).mean(axis=1), rate, PCM_RATE)
     return np.clip(np.round(mono), -32768, 32767).astype("<i2").tobytes()
 
 
@@ -48,6 +46,7 @@ class MicrophoneRecorder:
 
     def __init__(self, settings: AudioSettings) -> None:
         self._settings = settings
+        self._choice: InputChoice | None = None
 
     async def record(self, seconds: float) -> bytes:
         """Record from the microphone in a worker thread."""
@@ -55,26 +54,32 @@ class MicrophoneRecorder:
 
     def _record(self, seconds: float) -> bytes:
         """Blocking recording."""
-        sounddevice = _import_sounddevice()
-        rate, channels = self._settings.capture_rate, self._settings.channels
+        sounddevice = import_sounddevice()
+        try:
+            choice = self._choice or pick_input(sounddevice, self._settings)
+        except sounddevice.PortAudioError as err:
+            raise AudioError(f"cannot list the audio devices ({err})") from err
         try:
             samples = sounddevice.rec(
-                round(seconds * rate),
-                samplerate=rate,
-                channels=channels,
+                round(seconds * choice.rate),
+                samplerate=choice.rate,
+                channels=choice.channels,
                 dtype="int16",
-                device=self._settings.device,
+                device=choice.index,
                 blocking=True,
             )
         except (sounddevice.PortAudioError, ValueError) as err:
+            self._choice = None  # unplugged or taken: choose again next time
             raise AudioError(
-                f"cannot record from the microphone ({err}); check that one is plugged in "
-                f"(arecord -l) and audio.device, audio.capture_rate and audio.channels"
+                f"cannot record from the microphone {choice.describe()} ({err}); check that it "
+                f"is plugged in (arecord -l) and audio.device, audio.capture_rate and "
+                f"audio.channels"
             ) from err
-        return to_pcm16_mono(np.asarray(samples), rate)
+        self._choice = choice
+        return to_pcm16_mono(np.asarray(samples), choice.rate)
 
 
-def _import_sounddevice() -> Any:
+def import_sounddevice() -> Any:
     """Import sounddevice, explaining a missing PortAudio library."""
     try:
         import sounddevice

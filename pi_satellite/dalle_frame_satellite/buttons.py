@@ -1,25 +1,46 @@
-"""The frame's buttons through gpiozero; presses are handed to the event loop's thread."""
+"""The frame's buttons: gpiod edge events on a Pi, gpiozero's pins (mock ones in tests) else.
+
+Presses are handed to the event loop's thread.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from .buttons_gpiod import GpiodButtons
 from .errors import ConfigError
 from .panels import STANDARD_BUTTON_PINS, Panel
-from .settings import ButtonSettings
+from .settings import ButtonSettings, GpioSettings
 
 _LOGGER = logging.getLogger(__name__)
 
 PressHandler = Callable[[str], None]
 
 
+def uses_gpiod(pin_factory: str) -> bool:
+    """Tell whether buttons and LED use gpiod: gpiod, or auto without GPIOZERO_PIN_FACTORY."""
+    if pin_factory == "auto":
+        return not os.environ.get("GPIOZERO_PIN_FACTORY")
+    return pin_factory == "gpiod"
+
+
+def create_buttons(
+    gpio: GpioSettings, buttons: tuple[ButtonSettings, ...], on_press: PressHandler
+) -> FrameButtons | GpiodButtons:
+    """Return the buttons for the configured backend (not opened yet; set_pin_factory first)."""
+    if uses_gpiod(gpio.pin_factory):
+        return GpiodButtons(buttons, on_press)
+    return FrameButtons(buttons, on_press)
+
+
 def set_pin_factory(name: str) -> None:
     """Select gpiozero's pin factory (auto: gpiozero's own choice, or GPIOZERO_PIN_FACTORY)."""
-    if name == "auto":
+    if name in ("auto", "gpiod"):
         return
     from gpiozero import Device
 

@@ -25,7 +25,7 @@ from .settings import (
     SatelliteSettings,
 )
 
-PIN_FACTORIES: Final = ("auto", "lgpio", "rpigpio", "pigpio", "native", "mock")
+PIN_FACTORIES: Final = ("auto", "gpiod", "lgpio", "rpigpio", "pigpio", "native", "mock")
 DEFAULT_ACTIONS: Final = {
     "A": ButtonAction.REGENERATE,
     "B": ButtonAction.NEW_PROMPT,
@@ -51,6 +51,10 @@ class _Section:
 
     def _where(self, key: str) -> str:
         return f"{self.name}.{key}" if self.name else key
+
+    def get_raw(self, key: str) -> Any:
+        """Return a key's raw value without taking it (None when absent)."""
+        return self._raw.get(key)
 
     def take(self, key: str, default: Any = _MISSING) -> Any:
         """Remove and return a key's raw value (default when absent; required without one)."""
@@ -331,10 +335,15 @@ def _audio(section: _Section) -> AudioSettings:
     device = section.take("device", None)
     if device is not None and (isinstance(device, bool) or not isinstance(device, str | int)):
         raise ConfigError(f"audio.device: expected a device name or number, got {_kind(device)}")
+    if section.get_raw("capture_rate") in ("auto", None):
+        section.take("capture_rate", None)
+        capture_rate = None
+    else:
+        capture_rate = section.integer("capture_rate", None, 8000, 192000)
     settings = AudioSettings(
         seconds=section.number("seconds", 3.0, 0.5, 30.0),
         device=device,
-        capture_rate=section.integer("capture_rate", 16000, 8000, 192000),
+        capture_rate=capture_rate,
         channels=section.integer("channels", 1, 1, 8),
         wav_file=section.path("wav_file"),
     )

@@ -10,6 +10,7 @@ from enum import IntEnum
 from typing import Any, Final
 
 from .errors import ConfigError
+from .gpiod_lines import GpiodLed, find_header_chip
 from .settings import LedSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -27,10 +28,14 @@ _BLINK: Final = {LedMode.WAITING: (0.5, 0.5), LedMode.LISTENING: (0.1, 0.1)}
 
 
 class StatusLed:
-    """Drives a gpiozero LED from the modes currently held (no LED configured: does nothing)."""
+    """Drives the LED from the modes currently held (no LED configured: does nothing).
 
-    def __init__(self, settings: LedSettings) -> None:
+    Through gpiod (use_gpiod) or gpiozero's pins (mock ones in tests).
+    """
+
+    def __init__(self, settings: LedSettings, *, use_gpiod: bool = False) -> None:
         self._settings = settings
+        self._use_gpiod = use_gpiod
         self._device: Any = None
         self._held: Counter[LedMode] = Counter()
         self.mode = LedMode.OFF
@@ -39,10 +44,16 @@ class StatusLed:
         """Claim the LED's pin."""
         if self._settings.pin is None:
             return
-        from gpiozero import LED
-
+        pin, active_high = self._settings.pin, self._settings.active_high
         try:
-            self._device = LED(self._settings.pin, active_high=self._settings.active_high)
+            if self._use_gpiod:
+                self._device = GpiodLed(find_header_chip(), pin, active_high=active_high)
+            else:
+                from gpiozero import LED
+
+                self._device = LED(pin, active_high=active_high)
+        except ConfigError:
+            raise
         except Exception as err:  # gpiozero's GPIOZeroError family and OSError
             raise ConfigError(f"cannot set up the LED on GPIO {self._settings.pin}: {err}") from err
 

@@ -12,7 +12,14 @@ import aiohttp
 from . import ha_rest
 from .actions import FrameActions
 from .audio import Recorder, create_recorder
-from .buttons import FrameButtons, fit_buttons_to_panel, set_pin_factory
+from .buttons import (
+    FrameButtons,
+    create_buttons,
+    fit_buttons_to_panel,
+    set_pin_factory,
+    uses_gpiod,
+)
+from .buttons_gpiod import GpiodButtons
 from .control_socket import ControlSocket
 from .display import Display, create_display
 from .entity_states import EntityStates
@@ -44,9 +51,9 @@ class Satellite:
         self._redactor = redactor
         self.display = display or create_display(settings.display)
         self._recorder = recorder or create_recorder(settings.audio)
-        self.led = StatusLed(settings.led)
+        self.led = StatusLed(settings.led, use_gpiod=uses_gpiod(settings.gpio.pin_factory))
         self.states = EntityStates()
-        self.buttons: FrameButtons | None = None
+        self.buttons: FrameButtons | GpiodButtons | None = None
         self._button_settings: dict[str, ButtonSettings] = {}
         self._last_press: dict[str, float] = {}
         self._action: asyncio.Task[None] | None = None
@@ -69,7 +76,8 @@ class Satellite:
         self.read_token()  # refuse a missing or readable token file before anything starts
         await self.display.open()
         try:
-            set_pin_factory(self.settings.gpio.pin_factory)
+            if not uses_gpiod(self.settings.gpio.pin_factory):
+                set_pin_factory(self.settings.gpio.pin_factory)
             buttons = self.settings.buttons
             if self.settings.display.type == DisplayType.INKY:
                 buttons = fit_buttons_to_panel(buttons, self.display.panel)
@@ -101,7 +109,7 @@ class Satellite:
         tasks: list[asyncio.Task[None]] = []
         try:
             self.led.open()
-            self.buttons = FrameButtons(buttons, self.on_press)
+            self.buttons = create_buttons(self.settings.gpio, buttons, self.on_press)
             self.buttons.open()
             if self.settings.control_socket is not None:
                 control = ControlSocket(self.settings.control_socket, self.press_from_outside)

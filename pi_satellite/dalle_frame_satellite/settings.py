@@ -115,7 +115,8 @@ class GpioSettings:
     """GPIO access for buttons and the LED."""
 
     pin_factory: str = "auto"
-    """gpiozero pin factory: auto (lgpio on a Pi 5), lgpio, rpigpio, pigpio, native or mock."""
+    """auto or gpiod: gpiod edge events (auto yields to GPIOZERO_PIN_FACTORY when set); mock:
+    gpiozero's mock pins (no hardware); lgpio, rpigpio, pigpio, native: gpiozero's factories."""
 
     debounce_seconds: float = 0.5
     """Presses of the same button closer together than this are ignored."""
@@ -129,10 +130,11 @@ class AudioSettings:
     """How long a spoken prompt is recorded."""
 
     device: str | int | None = None
-    """sounddevice input device (name or index); None: the system default."""
+    """sounddevice input device (number, or part of its name); None: the first that records."""
 
-    capture_rate: int = 16000
-    """Sample rate the microphone records at; resampled to 16 kHz for HA."""
+    capture_rate: int | None = None
+    """Sample rate the microphone records at (resampled to 16 kHz for HA); None: auto, the
+    first of 16, 48, 44.1, 32, 22.05 and 96 kHz the device accepts."""
 
     channels: int = 1
     """Channels the microphone records; mixed down to mono for HA."""

@@ -102,7 +102,7 @@ def test_thirteen_inch_model_moves_button_c(tmp_path) -> None:
         (with_section(buttons={"A B": {"pin": 23}}), "a button name is 1-16 letters"),
         (with_section(buttons=[5, 6]), "buttons: expected a mapping like A: {pin: 5}"),
         (with_section(led={"pin": 5}), "the LED: GPIO 5 is already used by button A"),
-        (with_section(gpio={"pin_factory": "rpi"}), "'rpi' is not one of auto, lgpio"),
+        (with_section(gpio={"pin_factory": "rpi"}), "'rpi' is not one of auto, gpiod, lgpio"),
         (with_section(audio={"seconds": 120}), "audio.seconds: 120 is outside 0.5..30"),
         (with_section(audio={"device": ["x"]}), "audio.device: expected a device name or number"),
         (with_section(audio={"channels": 1.5}), "audio.channels: expected a whole number"),
