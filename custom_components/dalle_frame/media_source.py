@@ -32,7 +32,7 @@ async def async_get_media_source(hass: HomeAssistant) -> DalleFrameMediaSource:
 class DalleFrameMediaSource(MediaSource):
     """Pictures kept in each frame's history folder."""
 
-    name = "AI art frame"
+    name = "AI Art Frame"
 
     def __init__(self, hass: HomeAssistant) -> None:
         super().__init__(DOMAIN)
