@@ -57,6 +57,19 @@ def test_workflow_schema() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_dependabot_schema() -> None:
+    """Dependabot's config (the actions' updates) passes SchemaStore's dependabot schema."""
+    checker = Path(sys.executable).with_name("check-jsonschema")
+    config = ROOT / ".github" / "dependabot.yml"
+    result = subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.dependabot", str(config)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
 def test_references(path: Path) -> None:
     """`needs` name jobs, `steps.<id>` name earlier steps, actions are pinned to a ref, and
