@@ -24,17 +24,17 @@ from .asr.model_folder import (
 )
 from .asr.onnx_transcriber import OnnxCtcTranscriber
 from .asr.pretrained import PRETRAINED_ASR_MODELS, ensure_pretrained_asr_model
-from .asr.test_model import TEST_ASR_MODEL_NAME, TEST_ASR_NOTICE, ensure_test_asr_model
+from .asr.tiny_model import TEST_ASR_MODEL_NAME, TEST_ASR_NOTICE, ensure_test_asr_model
 from .downloads import DownloadError
 from .errors import ModelNotAvailableError
-from .generation.backend import make_backend
-from .generation.base import TextToImage
-from .generation.devices import choose_device_and_dtype
 from .generation.generator import MinDalleGenerator
-from .generation.model_loading import load_dalle_modules
-from .generation.model_shapes import MEGA_SHAPE, MINI_SHAPE, TEST_SHAPE, DalleShape
-from .generation.model_store import ensure_real_model
-from .generation.test_model import TEST_MODEL_NAME, TEST_MODEL_NOTICE, ensure_test_model
+from .generation.interface import make_backend
+from .generation.models.devices import choose_device_and_dtype
+from .generation.models.loading import load_dalle_modules
+from .generation.models.shapes import MEGA_SHAPE, MINI_SHAPE, TEST_SHAPE, DalleShape
+from .generation.models.store import ensure_real_model
+from .generation.models.tiny_model import TEST_MODEL_NAME, TEST_MODEL_NOTICE, ensure_test_model
+from .generation.text_to_image import TextToImage
 from .model_slot import ModelSlot
 from .settings import ServerSettings
 

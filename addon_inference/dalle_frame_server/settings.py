@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Final
 
 from .asr.pretrained import HUGGING_FACE_URL
-from .generation.model_files import MIN_DALLE_BASE_URL
+from .generation.models.files import MIN_DALLE_BASE_URL
 
 DEFAULT_PORT: Final = 8765
 DEFAULT_QUEUE_SIZE: Final = 4
@@ -33,7 +33,7 @@ class ServerSettings:
     dtype: str | None = None
     """"float32", "float16" or "bfloat16"; None picks float16 on CUDA, float32 on CPU."""
     backend: str = "fast"
-    """Generation backend name (generation.backend.BACKEND_NAMES)."""
+    """Generation backend name (generation.min_dalle.backends.BACKEND_NAMES)."""
     queue_size: int = DEFAULT_QUEUE_SIZE
     """Generation requests that may wait behind the running one; more get HTTP 429."""
     threads: int | None = None

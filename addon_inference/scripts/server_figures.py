@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from server_process import ServerProcess, generate
 
-from dalle_frame_server.generation.model_shapes import MINI_SHAPE
-from dalle_frame_server.generation.random_weights import write_random_model
+from dalle_frame_server.generation.models.random_weights import write_random_model
+from dalle_frame_server.generation.models.shapes import MINI_SHAPE
 
 PROMPTS = ("a lighthouse in a storm", "a red car", "planet earth", "a watercolor of a cat")
 

@@ -33,7 +33,7 @@ import torch
 
 from dalle_frame_server.asr.export import convert_float16, export_ctc_model, quantize_int8
 from dalle_frame_server.asr.model_folder import AsrModelFolder
-from dalle_frame_server.asr.test_model import WAV2VEC2_VOCAB
+from dalle_frame_server.asr.tiny_model import WAV2VEC2_VOCAB
 
 _LOGGER = logging.getLogger("bench.asr")
 

@@ -4,13 +4,13 @@
 
 The add-on's defaults are `model: mini`, `backend: fast` and the default `asr_model`, which is
 downloaded already in ONNX on first start. Here the files are model-shaped random weights made
-locally (the real ones cannot be downloaded): mini-shaped min-dalle files (bench.min_dalle's),
-and a wav2vec2-base-shaped random model exported with int8 weights by the server's own exporter,
-served by a local stand-in for the hub at the pinned repository path. The server runs as its
-own process (`python -m dalle_frame_server`'s entry point), with the pin set to that file's
-sha256: it downloads the ASR model, checks it, loads both models, paints one picture and
-transcribes a 3 s clip. The row reports the process's peak resident memory (VmHWM), which
-includes the first start, and the seconds each phase took.
+locally (the real ones cannot be downloaded): mini-shaped min-dalle files
+(bench.generation_speed's), and a wav2vec2-base-shaped random model exported with int8 weights
+by the server's own exporter, served by a local stand-in for the hub at the pinned repository
+path. The server runs as its own process (`python -m dalle_frame_server`'s entry point), with
+the pin set to that file's sha256: it downloads the ASR model, checks it, loads both models,
+paints one picture and transcribes a 3 s clip. The row reports the process's peak resident
+memory (VmHWM), which includes the first start, and the seconds each phase took.
 
 `--reference` adds the former default in the same run: `wav2vec2-large-960h-lv60-self`,
 exported from the checkpoint on first start (here: a large-shaped random model in place of the
@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 from aiohttp import web
 
-from bench.min_dalle.models import ensure_bench_model
+from bench.generation_speed.models import ensure_bench_model
 
 _ROOT = Path(__file__).resolve().parents[2]
 _WORK = _ROOT / "build" / "bench-models"
@@ -51,7 +51,7 @@ pretrained.PRETRAINED_ASR_MODELS[spec.name] = dataclasses.replace(spec, graph_sh
 if sys.argv[2] == "large":
     from bench.asr.__main__ import large_model
     from dalle_frame_server.asr.export import export_ctc_model
-    from dalle_frame_server.asr.test_model import WAV2VEC2_VOCAB
+    from dalle_frame_server.asr.tiny_model import WAV2VEC2_VOCAB
 
     def export_checkpoint(checkpoint, out_dir, **kwargs):
         return export_ctc_model(large_model(), WAV2VEC2_VOCAB, out_dir, source=checkpoint)
@@ -70,7 +70,7 @@ def _base_graph(folder: Path) -> bytes:
             "import sys, torch; from pathlib import Path\n"
             "from transformers import Wav2Vec2Config, Wav2Vec2ForCTC\n"
             "from dalle_frame_server.asr.export import export_ctc_model\n"
-            "from dalle_frame_server.asr.test_model import WAV2VEC2_VOCAB\n"
+            "from dalle_frame_server.asr.tiny_model import WAV2VEC2_VOCAB\n"
             "torch.manual_seed(21)\n"
             "model = Wav2Vec2ForCTC(Wav2Vec2Config(vocab_size=len(WAV2VEC2_VOCAB))).eval()\n"
             "out = Path(sys.argv[1])\n"

@@ -1,6 +1,6 @@
 """Benchmark the server's min-dalle backends against stock min-dalle on the same weights and seeds.
 
-    .venvs/server/bin/python -m bench.min_dalle [--models test,mini] [--rounds 3] [--grids 1,3]
+    .venvs/server/bin/python -m bench.generation_speed [--models test,mini] [--rounds 3]
 
 Every (model, variant) runs in a fresh process per round, so peak RSS is per variant, and the
 variants take turns within each round (the order rotates), so a noisy machine slows them alike.
@@ -28,14 +28,14 @@ from .models import DEFAULT_MODELS_DIR, ensure_bench_model
 from .report import summarize, table
 from .steps import STEPPED_VARIANTS
 
-_LOGGER = logging.getLogger("bench.min_dalle")
+_LOGGER = logging.getLogger("bench.generation_speed")
 
 PROMPTS = ("a lighthouse in a storm", "an alpine lake at dawn, oil painting", "a red cat on a mat")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
-    parser = argparse.ArgumentParser(prog="python -m bench.min_dalle", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.generation_speed", description=__doc__)
     parser.add_argument("--models", default="test,mini", help="test, mini, mega (comma list)")
     parser.add_argument(
         "--variants",
@@ -72,12 +72,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def run_worker(job: dict[str, Any]) -> dict[str, Any]:
-    """Run one job in a fresh `bench.min_dalle.worker` process; return its JSON result."""
+    """Run one job in a fresh `bench.generation_speed.worker` process; return its JSON result."""
     env = dict(
         os.environ, PYTHONPATH=os.pathsep.join(filter(None, [".", os.environ.get("PYTHONPATH")]))
     )
     completed = subprocess.run(
-        [sys.executable, "-m", "bench.min_dalle.worker"],
+        [sys.executable, "-m", "bench.generation_speed.worker"],
         input=json.dumps(job),
         capture_output=True,
         text=True,
@@ -206,7 +206,9 @@ def main(argv: list[str] | None = None) -> None:
         "device": args.device,
         "dtype": dtype,
         "glibc_keeps_freed_memory": not args.default_malloc,
-        "command": " ".join([Path(sys.executable).name, "-m", "bench.min_dalle", *sys.argv[1:]]),
+        "command": " ".join(
+            [Path(sys.executable).name, "-m", "bench.generation_speed", *sys.argv[1:]]
+        ),
     }
     args.out.write_text(
         json.dumps(

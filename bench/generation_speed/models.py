@@ -12,19 +12,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from dalle_frame_server.generation.model_loading import model_paths
-from dalle_frame_server.generation.model_shapes import (
+from dalle_frame_server.generation.models.loading import model_paths
+from dalle_frame_server.generation.models.random_weights import (
+    random_model_marker,
+    read_random_model_marker,
+    write_random_model,
+)
+from dalle_frame_server.generation.models.shapes import (
     MEGA_SHAPE,
     MINI_SHAPE,
     TEST_SHAPE,
     DalleShape,
 )
-from dalle_frame_server.generation.random_weights import (
-    random_model_marker,
-    read_random_model_marker,
-    write_random_model,
-)
-from dalle_frame_server.generation.test_model import ensure_test_model
+from dalle_frame_server.generation.models.tiny_model import ensure_test_model
 
 _LOGGER = logging.getLogger(__name__)
 

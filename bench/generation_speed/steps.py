@@ -16,20 +16,20 @@ from typing import Any
 
 import torch
 
-from dalle_frame_server.generation.backend import SamplingSettings, make_backend
-from dalle_frame_server.generation.base import IMAGE_TOKEN_COUNT
-from dalle_frame_server.generation.fast_backend import START_TOKEN, FastBackend
-from dalle_frame_server.generation.fast_batching import DecodeRequest, batch_rows
-from dalle_frame_server.generation.fast_cuda import StepRunner
-from dalle_frame_server.generation.fast_drafting import MAX_DRAFTED_IMAGES, DraftedInt8Backend
-from dalle_frame_server.generation.fast_sampling import (
+from dalle_frame_server.generation.batching import DecodeRequest, batch_rows
+from dalle_frame_server.generation.generator import MinDalleGenerator
+from dalle_frame_server.generation.interface import SamplingSettings, make_backend
+from dalle_frame_server.generation.min_dalle.drafting import MAX_DRAFTED_IMAGES, DraftedInt8Backend
+from dalle_frame_server.generation.min_dalle.fast import START_TOKEN, FastBackend
+from dalle_frame_server.generation.min_dalle.kernels.sampling import (
     draw_tokens,
     kept_count,
     sampling_tensor,
 )
-from dalle_frame_server.generation.generator import MinDalleGenerator
-from dalle_frame_server.generation.model_loading import load_dalle_modules, model_paths
-from dalle_frame_server.generation.model_shapes import MEGA_SHAPE, DalleShape
+from dalle_frame_server.generation.min_dalle.kernels.step_runner import StepRunner
+from dalle_frame_server.generation.models.loading import load_dalle_modules, model_paths
+from dalle_frame_server.generation.models.shapes import MEGA_SHAPE, DalleShape
+from dalle_frame_server.generation.text_to_image import IMAGE_TOKEN_COUNT
 
 from .stock import load_stock_min_dalle
 

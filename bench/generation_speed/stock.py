@@ -13,7 +13,7 @@ from unittest import mock
 
 import torch
 
-from dalle_frame_server.generation.model_shapes import MEGA_SHAPE, DalleShape
+from dalle_frame_server.generation.models.shapes import MEGA_SHAPE, DalleShape
 
 
 def load_stock_min_dalle(

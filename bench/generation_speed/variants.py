@@ -19,11 +19,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from dalle_frame_server.generation.backend import make_backend
-from dalle_frame_server.generation.base import GenerationRequest
-from dalle_frame_server.generation.fast_backend import FastBackend
 from dalle_frame_server.generation.generator import MinDalleGenerator
-from dalle_frame_server.generation.model_loading import DalleModules
+from dalle_frame_server.generation.interface import make_backend
+from dalle_frame_server.generation.min_dalle.fast import FastBackend
+from dalle_frame_server.generation.models.loading import DalleModules
+from dalle_frame_server.generation.text_to_image import GenerationRequest
 
 
 @dataclass

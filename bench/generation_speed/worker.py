@@ -2,7 +2,7 @@
 
 Reads a JSON job from stdin, loads the model as the variant would, runs the job's requests
 (and optionally a queue of requests through `decode_many`), and prints one JSON line with the
-timings, tokens, pixel digests and memory figures. Run by `bench.min_dalle`, not by hand.
+timings, tokens, pixel digests and memory figures. Run by `bench.generation_speed`, not by hand.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from typing import Any
 
 import torch
 
-from dalle_frame_server.generation.base import GenerationRequest
-from dalle_frame_server.generation.devices import DTYPES
-from dalle_frame_server.generation.fast_memory import keep_freed_memory
-from dalle_frame_server.generation.model_loading import load_dalle_modules, model_paths
-from dalle_frame_server.generation.model_shapes import MEGA_SHAPE, DalleShape
+from dalle_frame_server.generation.models.devices import DTYPES
+from dalle_frame_server.generation.models.loading import load_dalle_modules, model_paths
+from dalle_frame_server.generation.models.memory import keep_freed_memory
+from dalle_frame_server.generation.models.shapes import MEGA_SHAPE, DalleShape
+from dalle_frame_server.generation.text_to_image import GenerationRequest
 
 from .steps import paired_step_times
 from .stock import load_stock_min_dalle

@@ -15,16 +15,16 @@ from aiohttp.test_utils import TestClient
 from dalle_frame_server.api.app import create_app
 from dalle_frame_server.asr.model_folder import AsrModelFolder
 from dalle_frame_server.asr.onnx_transcriber import OnnxCtcTranscriber
-from dalle_frame_server.asr.test_model import ensure_test_asr_model
-from dalle_frame_server.generation.backend import make_backend
+from dalle_frame_server.asr.tiny_model import ensure_test_asr_model
 from dalle_frame_server.generation.generator import MinDalleGenerator
-from dalle_frame_server.generation.model_loading import (
+from dalle_frame_server.generation.interface import make_backend
+from dalle_frame_server.generation.models.loading import (
     DalleModules,
     ModelPaths,
     load_dalle_modules,
 )
-from dalle_frame_server.generation.model_shapes import TEST_SHAPE
-from dalle_frame_server.generation.test_model import ensure_test_model
+from dalle_frame_server.generation.models.shapes import TEST_SHAPE
+from dalle_frame_server.generation.models.tiny_model import ensure_test_model
 from dalle_frame_server.settings import ServerSettings
 from tests.server.helpers import HookedBackend, wait_until_ready
 

@@ -21,8 +21,8 @@ from aiohttp.test_utils import TestClient
 
 from dalle_frame_server.api.app import create_app
 from dalle_frame_server.api.state import STATE, ServerState
-from dalle_frame_server.generation.backend import GenerationBackend, SamplingSettings
 from dalle_frame_server.generation.generator import MinDalleGenerator
+from dalle_frame_server.generation.interface import GenerationBackend, SamplingSettings
 from dalle_frame_server.settings import ServerSettings
 
 

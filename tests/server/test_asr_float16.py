@@ -14,7 +14,7 @@ from onnx import TensorProto
 from dalle_frame_server.asr.export import export_ctc_model, main
 from dalle_frame_server.asr.model_folder import AsrModelFolder
 from dalle_frame_server.asr.onnx_transcriber import OnnxCtcTranscriber
-from dalle_frame_server.asr.test_model import WAV2VEC2_VOCAB, _tiny_random_model
+from dalle_frame_server.asr.tiny_model import WAV2VEC2_VOCAB, _tiny_random_model
 from dalle_frame_server.errors import ModelNotAvailableError
 
 

@@ -27,7 +27,7 @@ from dalle_frame_server.asr.pretrained import (
     PretrainedAsrModel,
     ensure_pretrained_asr_model,
 )
-from dalle_frame_server.asr.test_model import WAV2VEC2_VOCAB
+from dalle_frame_server.asr.tiny_model import WAV2VEC2_VOCAB
 from dalle_frame_server.downloads import DownloadError, DownloadPolicy
 from dalle_frame_server.settings import ServerSettings
 from tests.server.conftest import AUTH

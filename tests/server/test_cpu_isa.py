@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from dalle_frame_server.generation.cpu_isa import CpuIsa, detect_cpu_isa, int8_isa, isa_cap
+from dalle_frame_server.generation.min_dalle.kernels.cpu_isa import (
+    CpuIsa,
+    detect_cpu_isa,
+    int8_isa,
+    isa_cap,
+)
 
 AVX2 = {"sse4_1", "avx", "avx2"}
 AVX512 = AVX2 | {"avx512f", "avx512bw", "avx512vl", "avx512dq"}

@@ -13,7 +13,7 @@ from dalle_frame_server.asr.ctc import CtcVocabulary
 from dalle_frame_server.asr.export import export_ctc_model
 from dalle_frame_server.asr.model_folder import AsrModelFolder
 from dalle_frame_server.asr.onnx_transcriber import OnnxCtcTranscriber
-from dalle_frame_server.asr.test_model import TEST_ASR_SOURCE, WAV2VEC2_VOCAB, ensure_test_asr_model
+from dalle_frame_server.asr.tiny_model import TEST_ASR_SOURCE, WAV2VEC2_VOCAB, ensure_test_asr_model
 from dalle_frame_server.errors import ModelNotAvailableError
 
 
@@ -68,7 +68,7 @@ def test_test_asr_model_is_exported_once(test_asr_folder: AsrModelFolder) -> Non
 
 def test_onnx_transcriber_matches_pytorch(test_transcriber: OnnxCtcTranscriber) -> None:
     """The ONNX graph and the PyTorch model it came from give the same text for the same audio."""
-    from dalle_frame_server.asr.test_model import _tiny_random_model
+    from dalle_frame_server.asr.tiny_model import _tiny_random_model
     from dalle_frame_server.asr.wav_audio import normalize_for_wav2vec2
 
     samples = np.random.default_rng(3).uniform(-0.5, 0.5, 24_000).astype(np.float32)
@@ -93,7 +93,7 @@ def test_int8_export_quantizes_and_still_transcribes(tmp_path: Path) -> None:
     """`--int8`: the graph's MatMul weights become int8, the folder says so, and it transcribes."""
     import onnx
 
-    from dalle_frame_server.asr.test_model import _tiny_random_model
+    from dalle_frame_server.asr.tiny_model import _tiny_random_model
 
     float_folder = export_ctc_model(
         _tiny_random_model(), WAV2VEC2_VOCAB, tmp_path / "float", source="test float"

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 import pytest
 import torch
 
-from dalle_frame_server.generation.backend import SamplingSettings
-from dalle_frame_server.generation.fast_backend import FastBackend
-from dalle_frame_server.generation.fast_batching import BatchPlanner, DecodeRequest
+from dalle_frame_server.generation.batching import BatchPlanner, DecodeRequest
 from dalle_frame_server.generation.generator import MinDalleGenerator
-from dalle_frame_server.generation.model_loading import ModelPaths, load_dalle_modules
-from dalle_frame_server.generation.model_shapes import TEST_SHAPE
+from dalle_frame_server.generation.interface import SamplingSettings
+from dalle_frame_server.generation.min_dalle.fast import FastBackend
+from dalle_frame_server.generation.models.loading import ModelPaths, load_dalle_modules
+from dalle_frame_server.generation.models.shapes import TEST_SHAPE
 
 CPU = torch.device("cpu")
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.min_dalle.report import summarize, table
+from bench.generation_speed.report import summarize, table
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,7 +21,7 @@ def test_benchmark_command_on_the_test_model(tmp_path: Path, models_dir: Path) -
         [
             sys.executable,
             "-m",
-            "bench.min_dalle",
+            "bench.generation_speed",
             "--models",
             "test",
             "--variants",

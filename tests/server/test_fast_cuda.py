@@ -12,14 +12,14 @@ import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from dalle_frame_server.generation.fast_backend import START_TOKEN, FastBackend
-from dalle_frame_server.generation.fast_cuda import (
+from dalle_frame_server.generation.min_dalle.fast import START_TOKEN, FastBackend
+from dalle_frame_server.generation.min_dalle.kernels.step_runner import (
     CudaGraphStepRunner,
     EagerStepRunner,
     make_step_runner,
 )
-from dalle_frame_server.generation.model_loading import ModelPaths, load_dalle_modules
-from dalle_frame_server.generation.model_shapes import TEST_SHAPE
+from dalle_frame_server.generation.models.loading import ModelPaths, load_dalle_modules
+from dalle_frame_server.generation.models.shapes import TEST_SHAPE
 
 CPU = torch.device("cpu")
 

@@ -7,19 +7,19 @@ from collections.abc import Callable
 import pytest
 import torch
 
-from dalle_frame_server.generation.backend import SamplingSettings, make_backend
-from dalle_frame_server.generation.base import GenerationRequest
-from dalle_frame_server.generation.fast_backend import START_TOKEN, FastBackend
-from dalle_frame_server.generation.fast_batching import DecodeRequest
-from dalle_frame_server.generation.fast_decoder import FastDecoder
-from dalle_frame_server.generation.fast_drafting import MAX_DRAFTED_IMAGES, DraftedInt8Backend
+from dalle_frame_server.generation.batching import DecodeRequest
 from dalle_frame_server.generation.generator import MinDalleGenerator
-from dalle_frame_server.generation.model_loading import (
+from dalle_frame_server.generation.interface import SamplingSettings, make_backend
+from dalle_frame_server.generation.min_dalle.drafting import MAX_DRAFTED_IMAGES, DraftedInt8Backend
+from dalle_frame_server.generation.min_dalle.fast import START_TOKEN, FastBackend
+from dalle_frame_server.generation.min_dalle.kernels.decoder import FastDecoder
+from dalle_frame_server.generation.models.loading import (
     DalleModules,
     ModelPaths,
     load_dalle_modules,
 )
-from dalle_frame_server.generation.model_shapes import TEST_SHAPE
+from dalle_frame_server.generation.models.shapes import TEST_SHAPE
+from dalle_frame_server.generation.text_to_image import GenerationRequest
 from tests.server.helpers import backend_image_tokens
 
 CPU = torch.device("cpu")

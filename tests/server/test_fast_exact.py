@@ -13,17 +13,17 @@ import numpy as np
 import pytest
 import torch
 
-from bench.min_dalle.stock import load_stock_min_dalle, stock_image_tokens
-from dalle_frame_server.generation.backend import SamplingSettings, make_backend
-from dalle_frame_server.generation.base import GenerationRequest
-from dalle_frame_server.generation.fast_backend import FastBackend
+from bench.generation_speed.stock import load_stock_min_dalle, stock_image_tokens
 from dalle_frame_server.generation.generator import MinDalleGenerator
-from dalle_frame_server.generation.model_loading import (
+from dalle_frame_server.generation.interface import SamplingSettings, make_backend
+from dalle_frame_server.generation.min_dalle.fast import FastBackend
+from dalle_frame_server.generation.models.loading import (
     DalleModules,
     ModelPaths,
     load_dalle_modules,
 )
-from dalle_frame_server.generation.model_shapes import TEST_SHAPE
+from dalle_frame_server.generation.models.shapes import TEST_SHAPE
+from dalle_frame_server.generation.text_to_image import GenerationRequest
 from tests.server.helpers import backend_image_tokens
 
 CPU = torch.device("cpu")

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.min_dalle.stock import load_stock_min_dalle, stock_image_tokens
-from dalle_frame_server.generation.fast_backend import FastBackend
+from bench.generation_speed.stock import load_stock_min_dalle, stock_image_tokens
 from dalle_frame_server.generation.generator import MinDalleGenerator
-from dalle_frame_server.generation.model_loading import ModelPaths, load_dalle_modules
-from dalle_frame_server.generation.model_shapes import MINI_SHAPE, TEST_SHAPE, DalleShape
-from dalle_frame_server.generation.random_weights import write_random_model
+from dalle_frame_server.generation.min_dalle.fast import FastBackend
+from dalle_frame_server.generation.models.loading import ModelPaths, load_dalle_modules
+from dalle_frame_server.generation.models.random_weights import write_random_model
+from dalle_frame_server.generation.models.shapes import MINI_SHAPE, TEST_SHAPE, DalleShape
 from tests.server.helpers import backend_image_tokens
 
 WIDE_SHAPE = DalleShape(

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from dalle_frame_server.generation.backend import SamplingSettings, make_backend
-from dalle_frame_server.generation.base import GenerationRequest
-from dalle_frame_server.generation.fast_int8 import Int8Projection
 from dalle_frame_server.generation.generator import MinDalleGenerator
-from dalle_frame_server.generation.model_loading import ModelPaths, load_dalle_modules
-from dalle_frame_server.generation.model_shapes import TEST_SHAPE
+from dalle_frame_server.generation.interface import SamplingSettings, make_backend
+from dalle_frame_server.generation.min_dalle.kernels.int8 import Int8Projection
+from dalle_frame_server.generation.models.loading import ModelPaths, load_dalle_modules
+from dalle_frame_server.generation.models.shapes import TEST_SHAPE
+from dalle_frame_server.generation.text_to_image import GenerationRequest
 from tests.server.helpers import backend_image_tokens
 
 CPU = torch.device("cpu")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from dalle_frame_server.generation.fast_memory import drop_mapped_pages
+from dalle_frame_server.generation.models.memory import drop_mapped_pages
 
 
 def _resident_mib() -> float:
@@ -40,7 +40,7 @@ def test_keeping_freed_memory_is_accepted_by_glibc() -> None:
     import sys
 
     code = (
-        "from dalle_frame_server.generation.fast_memory import keep_freed_memory;"
+        "from dalle_frame_server.generation.models.memory import keep_freed_memory;"
         "print(keep_freed_memory())"
     )
     completed = subprocess.run(
@@ -58,7 +58,7 @@ def test_freed_heap_memory_goes_back_to_the_system() -> None:
     code = (
         "import torch\n"
         "from pathlib import Path\n"
-        "from dalle_frame_server.generation.fast_memory import keep_freed_memory, "
+        "from dalle_frame_server.generation.models.memory import keep_freed_memory, "
         "return_freed_memory\n"
         "def anon():\n"
         "    for line in Path('/proc/self/status').read_text().splitlines():\n"

@@ -1,4 +1,4 @@
-"""Column blocks of one batched GEMM (fast_parallel.py): `F.linear`'s bits, or no split."""
+"""Column blocks of one batched GEMM (kernels/parallel.py): `F.linear`'s bits, or no split."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from dalle_frame_server.generation import fast_parallel
-from dalle_frame_server.generation.fast_linear import DenseProjection
-from dalle_frame_server.generation.fast_parallel import (
+from dalle_frame_server.generation.min_dalle.kernels.linear import DenseProjection
+from dalle_frame_server.generation.min_dalle.kernels.parallel import (
     ColumnSplitter,
     block_count,
     split_is_exact,

@@ -6,31 +6,31 @@ import pytest
 import torch
 from torch import nn
 
-from dalle_frame_server.generation.backend import SamplingSettings
-from dalle_frame_server.generation.fast_attention import (
+from dalle_frame_server.generation.interface import SamplingSettings
+from dalle_frame_server.generation.min_dalle.fast import FastBackend
+from dalle_frame_server.generation.min_dalle.kernels.attention import (
     attend,
     attention_bias,
     causal_bias_table,
     keys_for_bmm,
     values_for_bmm,
 )
-from dalle_frame_server.generation.fast_backend import FastBackend
-from dalle_frame_server.generation.fast_int8 import Int8Projection
-from dalle_frame_server.generation.fast_linear import (
+from dalle_frame_server.generation.min_dalle.kernels.int8 import Int8Projection
+from dalle_frame_server.generation.min_dalle.kernels.linear import (
     DenseProjection,
     ProjectionGroup,
     check_stacking,
     stack_linear_weights,
     stacking_is_exact,
 )
-from dalle_frame_server.generation.fast_sampling import (
+from dalle_frame_server.generation.min_dalle.kernels.sampling import (
     draw_tokens,
     kept_count,
     sampling_tensor,
 )
-from dalle_frame_server.generation.min_dalle_classes import AttentionBase
-from dalle_frame_server.generation.model_loading import ModelPaths, load_dalle_modules
-from dalle_frame_server.generation.model_shapes import TEST_SHAPE
+from dalle_frame_server.generation.models.loading import ModelPaths, load_dalle_modules
+from dalle_frame_server.generation.models.min_dalle_classes import AttentionBase
+from dalle_frame_server.generation.models.shapes import TEST_SHAPE
 
 
 def _seeded(seed: int) -> torch.Generator:

@@ -16,7 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from dalle_frame_server.generation.cpu_isa import CAP_VARIABLES, CpuIsa, cpu_flags, int8_isa
+from dalle_frame_server.generation.min_dalle.kernels.cpu_isa import (
+    CAP_VARIABLES,
+    CpuIsa,
+    cpu_flags,
+    int8_isa,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,7 +51,7 @@ def test_int8_tests_pass_without_vnni(cap: str, needs: str) -> None:
     if needs not in FLAGS:
         pytest.skip(f"this CPU has no {needs}: the {cap} cap would run a lower path again")
     environment = _capped_environment(cap)
-    probe = "from dalle_frame_server.generation.int8_path import int8_path; "
+    probe = "from dalle_frame_server.generation.min_dalle.kernels.int8_path import int8_path; "
     probe += "print(int8_path().isa, int8_path().label)"
     label = _run_child(["-c", probe], environment, timeout=300)
     assert label.returncode == 0, label.stdout + label.stderr

@@ -9,10 +9,10 @@ import torch
 
 from dalle_frame_server.api.app import create_app
 from dalle_frame_server.generation import int8_path as int8_path_module
-from dalle_frame_server.generation.backend import make_backend
-from dalle_frame_server.generation.cpu_isa import CpuIsa, detect_cpu_isa
-from dalle_frame_server.generation.fast_int8 import Int8Projection
-from dalle_frame_server.generation.int8_path import (
+from dalle_frame_server.generation.interface import make_backend
+from dalle_frame_server.generation.min_dalle.kernels.cpu_isa import CpuIsa, detect_cpu_isa
+from dalle_frame_server.generation.min_dalle.kernels.int8 import Int8Projection
+from dalle_frame_server.generation.min_dalle.kernels.int8_path import (
     FULL_RANGE,
     SEVEN_BIT,
     Int8UnavailableError,
@@ -20,8 +20,8 @@ from dalle_frame_server.generation.int8_path import (
     choose_int8_path,
     int8_path,
 )
-from dalle_frame_server.generation.model_loading import ModelPaths, load_dalle_modules
-from dalle_frame_server.generation.model_shapes import TEST_SHAPE
+from dalle_frame_server.generation.models.loading import ModelPaths, load_dalle_modules
+from dalle_frame_server.generation.models.shapes import TEST_SHAPE
 from dalle_frame_server.settings import ServerSettings
 from tests.server.helpers import wait_until_ready
 

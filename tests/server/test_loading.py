@@ -10,8 +10,8 @@ import pytest
 from aiohttp import web
 
 from dalle_frame_server.api.app import create_app
-from dalle_frame_server.generation.model_files import model_files
-from dalle_frame_server.generation.model_loading import ModelPaths
+from dalle_frame_server.generation.models.files import model_files
+from dalle_frame_server.generation.models.loading import ModelPaths
 from dalle_frame_server.settings import ServerSettings
 from tests.server.conftest import AUTH
 from tests.server.helpers import make_wav, wait_until_ready
@@ -144,7 +144,7 @@ async def test_asr_model_not_exported_leaves_generation_working(
 
 async def test_test_model_is_rebuilt_when_damaged(tmp_path: Path, models_dir: Path) -> None:
     """A test model with a missing file or an old marker is built again."""
-    from dalle_frame_server.generation.test_model import ensure_test_model
+    from dalle_frame_server.generation.models.tiny_model import ensure_test_model
 
     shutil.copytree(models_dir / "test", tmp_path / "test")
     paths = ensure_test_model(tmp_path)

@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from dalle_frame_server.generation.base import GenerationRequest
-from dalle_frame_server.generation.fast_backend import FastBackend, Int8Backend
-from dalle_frame_server.generation.fast_memory import MappedWeights
 from dalle_frame_server.generation.generator import MinDalleGenerator
-from dalle_frame_server.generation.model_loading import (
+from dalle_frame_server.generation.min_dalle.fast import FastBackend, Int8Backend
+from dalle_frame_server.generation.models.loading import (
     DalleModules,
     ModelPaths,
     load_dalle_modules,
 )
-from dalle_frame_server.generation.model_shapes import TEST_SHAPE
+from dalle_frame_server.generation.models.memory import MappedWeights
+from dalle_frame_server.generation.models.shapes import TEST_SHAPE
+from dalle_frame_server.generation.text_to_image import GenerationRequest
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -12,8 +12,8 @@ import pytest
 from aiohttp import web
 
 from dalle_frame_server.downloads import DownloadError, DownloadPolicy, download_file, part_path
-from dalle_frame_server.generation.model_files import model_files
-from dalle_frame_server.generation.model_store import ensure_real_model
+from dalle_frame_server.generation.models.files import model_files
+from dalle_frame_server.generation.models.store import ensure_real_model
 
 FAST = DownloadPolicy(attempts=3, retry_delay=0.0, read_timeout=5.0)
 

@@ -11,14 +11,14 @@ import pytest
 import torch
 
 from dalle_frame_server.errors import ModelNotAvailableError
-from dalle_frame_server.generation.model_loading import (
+from dalle_frame_server.generation.models.loading import (
     ModelPaths,
     load_dalle_modules,
     load_tokenizer,
 )
-from dalle_frame_server.generation.model_shapes import MEGA_SHAPE, TEST_SHAPE, DalleShape
-from dalle_frame_server.generation.random_weights import tokenizer_files, write_random_model
-from dalle_frame_server.generation.test_model import TEST_MODEL_SEED
+from dalle_frame_server.generation.models.random_weights import tokenizer_files, write_random_model
+from dalle_frame_server.generation.models.shapes import MEGA_SHAPE, TEST_SHAPE, DalleShape
+from dalle_frame_server.generation.models.tiny_model import TEST_MODEL_SEED
 
 SMALL = DalleShape(
     layer_count=1,
@@ -108,7 +108,7 @@ def test_importing_min_dalle_keeps_global_settings() -> None:
     """min-dalle's import-time side effects (grad off, thread count) are undone."""
     code = (
         "import torch; torch.set_num_threads(1); "
-        "import dalle_frame_server.generation.min_dalle_classes; "
+        "import dalle_frame_server.generation.models.min_dalle_classes; "
         "print(torch.get_num_threads(), torch.is_grad_enabled())"
     )
     result = subprocess.run(

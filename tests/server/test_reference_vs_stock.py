@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from dalle_frame_server.generation.base import GenerationRequest
 from dalle_frame_server.generation.generator import MinDalleGenerator
-from dalle_frame_server.generation.model_loading import ModelPaths
-from dalle_frame_server.generation.model_shapes import TEST_SHAPE
+from dalle_frame_server.generation.models.loading import ModelPaths
+from dalle_frame_server.generation.models.shapes import TEST_SHAPE
+from dalle_frame_server.generation.text_to_image import GenerationRequest
 
 SLOW = pytest.mark.slow
 

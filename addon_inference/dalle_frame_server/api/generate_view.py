@@ -11,7 +11,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from ..errors import ApiError, ClientGoneError
-from ..generation.base import GenerationRequest
+from ..generation.text_to_image import GenerationRequest
 from .body_reading import read_body
 from .generate_request import MAX_BODY_BYTES, parse_generate_request
 from .generation_queue import GenerationJob, GenerationResult

@@ -26,7 +26,7 @@ import torch
 from PIL import Image
 
 from ..errors import ModelFailedError, QueueFullError
-from ..generation.base import GenerationRequest, TextToImage
+from ..generation.text_to_image import GenerationRequest, TextToImage
 
 _LOGGER = logging.getLogger(__name__)
 

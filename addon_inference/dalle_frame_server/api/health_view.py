@@ -7,9 +7,9 @@ from typing import Any
 from aiohttp import web
 
 from .. import __version__
-from ..asr.test_model import TEST_ASR_MODEL_NAME, TEST_ASR_NOTICE
+from ..asr.tiny_model import TEST_ASR_MODEL_NAME, TEST_ASR_NOTICE
 from ..generation.generator import MinDalleGenerator
-from ..generation.test_model import TEST_MODEL_NAME, TEST_MODEL_NOTICE
+from ..generation.models.tiny_model import TEST_MODEL_NAME, TEST_MODEL_NOTICE
 from ..memory_usage import memory_usage
 from ..model_slot import SlotState
 from .openapi import openapi_document

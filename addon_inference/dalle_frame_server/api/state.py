@@ -9,7 +9,7 @@ from typing import Final
 from aiohttp import web
 
 from ..asr.base import Transcriber
-from ..generation.base import TextToImage
+from ..generation.text_to_image import TextToImage
 from ..model_slot import ModelSlot
 from ..settings import ServerSettings
 from .generation_queue import GenerationQueue

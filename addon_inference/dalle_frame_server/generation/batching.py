@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .backend import ProgressCallback, SamplingSettings
+from .interface import ProgressCallback, SamplingSettings
 
 _LOGGER = logging.getLogger(__name__)
 

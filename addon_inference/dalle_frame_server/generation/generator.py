@@ -10,12 +10,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .backend import GenerationBackend, SamplingSettings
-from .base import GenerationRequest, ProgressCallback, TextToImage
-from .fast_batching import BatchPlanner, DecodeRequest
-from .model_loading import DalleModules
-from .model_shapes import TEXT_TOKEN_COUNT
-from .reference_backend import PAD_TOKEN
+from .batching import BatchPlanner, DecodeRequest
+from .interface import GenerationBackend, SamplingSettings
+from .min_dalle.reference import PAD_TOKEN
+from .models.loading import DalleModules
+from .models.shapes import TEXT_TOKEN_COUNT
+from .text_to_image import GenerationRequest, ProgressCallback, TextToImage
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 import torch
 
 if TYPE_CHECKING:
-    from .model_loading import DalleModules
+    from .models.loading import DalleModules
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -70,30 +70,30 @@ BACKEND_NAMES: Final = ("reference", "fast", "int8", "int8-raw")
 def make_backend(name: str, modules: DalleModules) -> GenerationBackend:
     """Return the backend called `name` over loaded modules; ValueError for an unknown name."""
     if name == "reference":
-        from .reference_backend import ReferenceBackend
+        from .min_dalle.reference import ReferenceBackend
 
         return ReferenceBackend(modules)
     if name == "fast":
-        from .fast_backend import FastBackend
+        from .min_dalle.fast import FastBackend
 
         return FastBackend(modules)
     if name in ("int8", "int8-raw"):
-        from .int8_path import int8_path
+        from .min_dalle.kernels.int8_path import int8_path
 
         path = int8_path()
         if path.arithmetic is None:
-            from .fast_backend import FastBackend
+            from .min_dalle.fast import FastBackend
 
             _LOGGER.warning("Backend %s refused, using fast instead: %s", name, path.refusal)
             fallback = FastBackend(modules)
             fallback.int8_path = path.label
             return fallback
     if name == "int8":
-        from .fast_drafting import DraftedInt8Backend
+        from .min_dalle.drafting import DraftedInt8Backend
 
         return DraftedInt8Backend(modules)
     if name == "int8-raw":
-        from .fast_backend import Int8Backend
+        from .min_dalle.fast import Int8Backend
 
         return Int8Backend(modules)
     raise ValueError(f"unknown generation backend {name!r} (choose {', '.join(BACKEND_NAMES)})")

@@ -27,19 +27,19 @@ from typing import Final
 
 import torch
 
-from .base import IMAGE_TOKEN_COUNT
-from .fast_backend import (
+from ..batching import DecodeRequest, batch_rows
+from ..models.loading import DalleModules
+from ..text_to_image import IMAGE_TOKEN_COUNT
+from .fast import (
     DEFAULT_MAX_BATCH_IMAGES,
     START_TOKEN,
     FastBackend,
     Int8Backend,
     draw_batch,
 )
-from .fast_batching import DecodeRequest, batch_rows
-from .fast_cuda import EagerStepRunner, StepRunner
-from .fast_decoder import DecodeBuffers, FastDecoder
-from .fast_sampling import kept_count, sampling_tensor
-from .model_loading import DalleModules
+from .kernels.decoder import DecodeBuffers, FastDecoder
+from .kernels.sampling import kept_count, sampling_tensor
+from .kernels.step_runner import EagerStepRunner, StepRunner
 
 _LOGGER = logging.getLogger(__name__)
 

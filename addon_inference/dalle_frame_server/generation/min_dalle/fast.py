@@ -1,23 +1,23 @@
 """The `fast` (exact) and `int8-raw` generation backends, and batched decoding of requests.
 
 `FastBackend` paints, on the CPU in float32, the same pixels as stock min-dalle for the same
-seed (tests compare every token and pixel); see fast_decoder.py for what changes, and
+seed (tests compare every token and pixel); see kernels/decoder.py for what changes, and
 docs/ARCHITECTURE.md "Performance" for the measured figures. MKL runs a 2-row GEMM on one
-thread; fast_parallel.py spreads it over the cores as one batched GEMM of column blocks. On
+thread; kernels/parallel.py spreads it over the cores as one batched GEMM of column blocks. On
 CUDA it runs the same step in the model's half dtype and replays it as a CUDA graph
-(fast_cuda.py); that path is not claimed bit-identical (`exact` is False there) because cuBLAS
+(kernels/step_runner.py); that path is not claimed bit-identical (`exact` is False there) because cuBLAS
 may choose other kernels than stock's einsum, and it has not been measured here (no GPU).
 
 `Int8Backend` (`int8-raw`) is opt-in for CPUs: the decoder's projections run as int8 GEMMs
 with per-channel weight scales and dynamic per-row activation scales (fast_int8.py); not
-exact: a seed gives a similar but different image. The `int8` backend (fast_drafting.py) uses
+exact: a seed gives a similar but different image. The `int8` backend (min_dalle/drafting.py) uses
 it to draft tokens that the float32 decoder then checks.
 
 `decode_many` decodes several queued requests as one batch where that is allowed (see
-fast_batching.py); `decode` is the one-request case of it.
+generation/batching.py); `decode` is the one-request case of it.
 
 Where the networks use their weights in place from memory-mapped files (CPU, float32 files),
-the backend keeps only the working network's pages resident (fast_residency.py).
+the backend keeps only the working network's pages resident (models/residency.py).
 """
 
 from __future__ import annotations
@@ -30,23 +30,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .backend import ProgressCallback, SamplingSettings
-from .base import IMAGE_TOKEN_COUNT
-from .fast_batching import BatchPlanner, DecodeRequest, batch_rows
-from .fast_cuda import StepRunner, make_step_runner
-from .fast_decoder import FastDecoder, StackingPlan
-from .fast_encoder import FastEncoder
-from .fast_int8 import Int8Projection
-from .fast_linear import ProjectionGroup, check_stacking
-from .fast_memory import return_freed_memory
-from .fast_parallel import ColumnSplitter
-from .fast_residency import WeightResidency
-from .fast_sampling import draw_tokens, kept_count, sampling_tensor
-from .fast_vqgan import FastDetokenizer
-from .fast_weights import DecoderWeights, Dense
-from .int8_path import int8_arithmetic
-from .model_loading import DalleModules
-from .model_shapes import IMAGE_VOCAB_USED
+from ..batching import BatchPlanner, DecodeRequest, batch_rows
+from ..interface import ProgressCallback, SamplingSettings
+from ..models.loading import DalleModules
+from ..models.memory import return_freed_memory
+from ..models.residency import WeightResidency
+from ..models.shapes import IMAGE_VOCAB_USED
+from ..text_to_image import IMAGE_TOKEN_COUNT
+from .kernels.decoder import FastDecoder, StackingPlan
+from .kernels.encoder import FastEncoder
+from .kernels.int8 import Int8Projection
+from .kernels.int8_path import int8_arithmetic
+from .kernels.linear import ProjectionGroup, check_stacking
+from .kernels.parallel import ColumnSplitter
+from .kernels.sampling import draw_tokens, kept_count, sampling_tensor
+from .kernels.step_runner import StepRunner, make_step_runner
+from .kernels.vqgan import FastDetokenizer
+from .kernels.weights import DecoderWeights, Dense
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ DEFAULT_MAX_BATCH_IMAGES = 9
 
 CPU_JOINED_IMAGES = 4
 """Most images of several requests joined into one batch on a CPU. Measured on the 2-core
-EPYC (mini, `bench.min_dalle --queue`): four 1-image requests as one batch 2.3x (fast, when
+EPYC (mini, `bench.generation_speed --queue`): four 1-image requests as one batch 2.3x (fast, when
 allowed) and 2.6x (int8) the speed of one after another, two 4-image requests 1.0x: from
 about 8 rows the CPU is busy computing, and a batch then only delays its first request."""
 
@@ -89,7 +89,7 @@ class FastBackend:
         place from their files (stacking copies them into anonymous memory, and with column
         blocks it gained nothing on the 2-core EPYC: 60 ms stacked, 58 ms not).
         cuda_graphs: replay the step as a CUDA graph on a GPU. column_blocks: run the
-        decoder's GEMMs as column blocks of one batched GEMM where exact (fast_parallel.py);
+        decoder's GEMMs as column blocks of one batched GEMM where exact (kernels/parallel.py);
         None = on a CPU with at least two torch threads.
         max_joined_images: most images of several requests in one batch; None =
         `CPU_JOINED_IMAGES` on a CPU, `max_batch_images` on a GPU.

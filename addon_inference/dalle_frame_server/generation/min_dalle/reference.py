@@ -16,10 +16,10 @@ from typing import Final
 
 import torch
 
-from .backend import ProgressCallback, SamplingSettings
-from .base import IMAGE_TOKEN_COUNT
-from .model_loading import DalleModules
-from .model_shapes import IMAGE_VOCAB_USED
+from ..interface import ProgressCallback, SamplingSettings
+from ..models.loading import DalleModules
+from ..models.shapes import IMAGE_VOCAB_USED
+from ..text_to_image import IMAGE_TOKEN_COUNT
 
 START_TOKEN: Final = IMAGE_VOCAB_USED - 1
 """min-dalle starts every image with token 2**14 - 1."""

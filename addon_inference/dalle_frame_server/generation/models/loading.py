@@ -3,7 +3,7 @@
 On a CPU, when a file holds its tensors in the model's dtype, the networks use them in place:
 the file is memory-mapped and nothing is copied (loading takes no memory of its own and the
 weights are clean file pages that `MappedWeights.release` can let go between uses, see
-fast_memory.py). Otherwise (a GPU, another dtype, the legacy file format) each tensor is copied
+models/memory.py). Otherwise (a GPU, another dtype, the legacy file format) each tensor is copied
 into the network's own storage.
 """
 
@@ -21,11 +21,11 @@ from typing import TypeVar
 import torch
 from torch import nn
 
-from ..errors import ModelNotAvailableError
-from .fast_memory import MappedWeights, drop_mapped_pages
+from ...errors import ModelNotAvailableError
+from .memory import MappedWeights, drop_mapped_pages
 from .min_dalle_classes import DalleBartDecoder, DalleBartEncoder, TextTokenizer, VQGanDetokenizer
-from .model_files import model_files
-from .model_shapes import TEXT_TOKEN_COUNT, DalleShape
+from .files import model_files
+from .shapes import TEXT_TOKEN_COUNT, DalleShape
 
 _LOGGER = logging.getLogger(__name__)
 

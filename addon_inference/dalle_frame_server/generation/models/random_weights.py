@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from .min_dalle_classes import DalleBartDecoder, DalleBartEncoder, VQGanDetokenizer
-from .model_loading import ModelPaths, model_paths
-from .model_shapes import MEGA_SHAPE, TEXT_TOKEN_COUNT, DalleShape
+from .loading import ModelPaths, model_paths
+from .shapes import MEGA_SHAPE, TEXT_TOKEN_COUNT, DalleShape
 
 _LOGGER = logging.getLogger(__name__)
 

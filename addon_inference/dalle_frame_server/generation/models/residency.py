@@ -1,7 +1,7 @@
 """Only the network at work keeps its weights resident: the others' file pages are let go.
 
 A request runs the encoder once, the decoder for 256 steps, then the VQGAN detokenizer. When
-the networks use their weights in place from memory-mapped files (model_loading.py), the pages
+the networks use their weights in place from memory-mapped files (generation/models/loading.py), the pages
 each one touched stay in the process's resident set until released. `WeightResidency` releases
 the other networks' pages whenever the work moves to another network, so the process holds the
 weights of one network at a time instead of all three: on mini (float32, the 2-core EPYC) the
@@ -17,7 +17,7 @@ import logging
 import threading
 from collections.abc import Iterable, Mapping
 
-from .fast_memory import MappedWeights
+from .memory import MappedWeights
 
 _LOGGER = logging.getLogger(__name__)
 

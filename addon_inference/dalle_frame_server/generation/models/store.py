@@ -7,9 +7,9 @@ from pathlib import Path
 
 import aiohttp
 
-from ..downloads import DownloadPolicy, DownloadProgress, download_file, is_present
-from .model_files import model_files
-from .model_loading import ModelPaths, model_paths
+from ...downloads import DownloadPolicy, DownloadProgress, download_file, is_present
+from .files import model_files
+from .loading import ModelPaths, model_paths
 
 _LOGGER = logging.getLogger(__name__)
 

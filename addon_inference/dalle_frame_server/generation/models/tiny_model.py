@@ -12,8 +12,8 @@ import logging
 from pathlib import Path
 from typing import Final
 
-from .model_loading import ModelPaths, model_paths
-from .model_shapes import TEST_SHAPE
+from .loading import ModelPaths, model_paths
+from .shapes import TEST_SHAPE
 from .random_weights import random_model_marker, read_random_model_marker, write_random_model
 
 _LOGGER = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ tokens bit for bit with stock min-dalle), minus what stock repeats needlessly at
 
 Every per-step input lives in a `DecodeBuffers` tensor (the previous tokens, the step index),
 never in a Python number, so one step can be captured once as a CUDA graph and replayed
-(fast_cuda.py); on the CPU the same code runs eagerly.
+(kernels/step_runner.py); on the CPU the same code runs eagerly.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .base import IMAGE_TOKEN_COUNT
-from .fast_attention import attend, attention_bias, causal_bias_table, keys_for_bmm, values_for_bmm
-from .fast_weights import DecoderLayerWeights, DecoderWeights, GluWeights
+from ...text_to_image import IMAGE_TOKEN_COUNT
+from .attention import attend, attention_bias, causal_bias_table, keys_for_bmm, values_for_bmm
+from .weights import DecoderLayerWeights, DecoderWeights, GluWeights
 
 PAD_TOKEN = 1
 """Text padding id (min-dalle hard-codes it: the cross-attention mask is tokens != 1)."""
@@ -163,7 +163,7 @@ class FastDecoder:
         slots up to its own, as a step at that index would. Reads the cache before `first`.
         One GEMM per projection reads the weights once for all n positions; the results are
         a step's up to the last bits (other row counts run other BLAS kernels), which is what
-        checking drafted tokens needs (fast_drafting.py).
+        checking drafted tokens needs (min_dalle/drafting.py).
         """
         count = tokens.shape[1]
         if not 0 <= first <= buffers.keys_t.shape[-1] - count:

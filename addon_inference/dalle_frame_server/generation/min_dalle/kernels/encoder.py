@@ -3,7 +3,7 @@
 The encoder runs once per request on 2 x 64 tokens; its GEMMs dominate and stay as they are.
 What changes: q|k|v and fc0|fc1 run as one stacked GEMM each where `stacking_is_exact`
 proves it bit-identical for the encoder's 128 rows on this machine, and attention hands `bmm`
-its operands directly (fast_attention.py) instead of going through einsum.
+its operands directly (kernels/attention.py) instead of going through einsum.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .fast_attention import attend, attention_bias, keys_for_bmm, values_for_bmm
-from .fast_decoder import PAD_TOKEN, glu
-from .fast_linear import DenseProjection, ProjectionGroup, stacking_is_exact
-from .fast_weights import Dense, GluWeights, Norm, glu_weights, projection_group
-from .min_dalle_classes import DalleBartEncoder
+from ...models.min_dalle_classes import DalleBartEncoder
+from .attention import attend, attention_bias, keys_for_bmm, values_for_bmm
+from .decoder import PAD_TOKEN, glu
+from .linear import DenseProjection, ProjectionGroup, stacking_is_exact
+from .weights import Dense, GluWeights, Norm, glu_weights, projection_group
 
 _LOGGER = logging.getLogger(__name__)
 

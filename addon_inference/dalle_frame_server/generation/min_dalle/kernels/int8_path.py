@@ -1,7 +1,7 @@
 """Which int8 arithmetic is right on this CPU: full-range activations, 7-bit ones, or none.
 
 oneDNN's u8 x s8 GEMMs add each product into 32 bits only with VNNI; elsewhere they sum pairs
-of products into saturating 16-bit integers (cpu_isa.py). So the activations' uint8 range
+of products into saturating 16-bit integers (kernels/cpu_isa.py). So the activations' uint8 range
 depends on the CPU: with VNNI the full range (zero point 128, -127..127); without it 7 bits
 (zero point 64, -64..64: 2 * 128 * 127 = 32512 fits in 16 bits), as fbgemm's `reduce_range`
 does. 7-bit parts make the two-part activations ~13 bits instead of ~15, still far finer than
@@ -10,7 +10,7 @@ the weights' rounding (fast_int8.py).
 The ISA only predicts the kernel's arithmetic; a probe checks it: a GEMM whose pair sums would
 saturate must come out exact. Where neither arithmetic is exact (another kernel) or there is
 no oneDNN int8 kernel at all (ARM), the int8 backends are refused and the server falls back
-to `fast` (backend.py).
+to `fast` (min_dalle/backends.py).
 """
 
 from __future__ import annotations

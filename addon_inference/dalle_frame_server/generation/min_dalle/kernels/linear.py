@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 if TYPE_CHECKING:
-    from .fast_parallel import ColumnSplitter
+    from .parallel import ColumnSplitter
 
 
 class Projection(Protocol):
@@ -31,7 +31,7 @@ class Projection(Protocol):
 class DenseProjection:
     """`F.linear(x, weight)`: the arithmetic of a bias-free `nn.Linear`.
 
-    With a `ColumnSplitter` (fast_parallel.py), the GEMM runs as column blocks of one batched
+    With a `ColumnSplitter` (kernels/parallel.py), the GEMM runs as column blocks of one batched
     GEMM on all torch threads, at the row counts where that was checked to give the same bits.
     """
 

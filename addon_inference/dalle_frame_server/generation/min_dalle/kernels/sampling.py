@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from .backend import SamplingSettings
-from .model_shapes import IMAGE_VOCAB_USED
+from ...interface import SamplingSettings
+from ...models.shapes import IMAGE_VOCAB_USED
 
 
 def sampling_tensor(settings: SamplingSettings, device: torch.device) -> torch.Tensor:

@@ -3,7 +3,7 @@
 On a GPU, one min-dalle step is hundreds of small kernels; launched one by one from Python
 they leave the GPU idle most of the time (stock mega takes ~10 s per image on an A100 for
 what its memory bandwidth allows in well under one). `CudaGraphStepRunner` captures the whole
-step (fast_decoder.py keeps every input in a static buffer) once per batch size and replays it
+step (kernels/decoder.py keeps every input in a static buffer) once per batch size and replays it
 with a single launch per step. Sampling stays outside the graph, so the request's generator
 draws as usual.
 
@@ -19,7 +19,7 @@ from typing import Final, Protocol
 
 import torch
 
-from .fast_decoder import DecodeBuffers, FastDecoder
+from .decoder import DecodeBuffers, FastDecoder
 
 _LOGGER = logging.getLogger(__name__)
 

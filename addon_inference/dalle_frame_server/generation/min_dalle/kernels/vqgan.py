@@ -16,7 +16,7 @@ import math
 
 import torch
 
-from .min_dalle_classes import VQGanDetokenizer
+from ...models.min_dalle_classes import VQGanDetokenizer
 
 TOKENS_PER_SIDE = 16
 """Each image is 16 x 16 tokens."""

@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .fast_linear import DenseProjection, Projection, ProjectionGroup, stack_linear_weights
-from .fast_parallel import ColumnSplitter
-from .min_dalle_classes import DalleBartDecoder
+from ...models.min_dalle_classes import DalleBartDecoder
+from .linear import DenseProjection, Projection, ProjectionGroup, stack_linear_weights
+from .parallel import ColumnSplitter
 
 ProjectionFactory = Callable[[torch.Tensor], Projection]
 """Turns a (out, in) weight into a projection (dense by default, int8 for the int8 backend)."""

@@ -1,0 +1,1 @@
+"""The fast backends' building blocks: attention, projections, int8 arithmetic, step runners."""
