@@ -274,6 +274,28 @@ def test_placeholders_match() -> None:
     assert checked >= 10
 
 
+def _strings(node: Any, path: str = "") -> list[tuple[str, str]]:
+    """Every (key path, text) of a translations file."""
+    if isinstance(node, dict):
+        return [pair for key, value in node.items() for pair in _strings(value, f"{path}.{key}")]
+    return [(path, node)]
+
+
+@pytest.mark.parametrize("language_file", sorted((INTEGRATION / "translations").glob("*.json")))
+def test_translation_texts_pass_hassfest(language_file: Path) -> None:
+    """hassfest's text rules: no HTML, no placeholder in single quotes, no `config.title`
+    (the title is top-level), no surrounding spaces, references only to common strings."""
+    strings = _load_json(language_file)
+    assert "title" not in strings.get("config", {})
+    for path, text in _strings(strings):
+        assert isinstance(text, str) and text, path
+        assert not re.search(r"<[a-zA-Z/][^>]*>", text), f"{path}: HTML"
+        assert not re.search(r"'\{\w+\}'", text), f"{path}: placeholder in single quotes"
+        assert text == text.strip(), f"{path}: spaces around"
+        for reference in re.findall(r"\[%key:([^%]+)%\]", text):
+            assert reference.startswith("common::"), f"{path}: {reference}"
+
+
 # homeassistant/components/brands/const.py ALLOWED_IMAGES (HA 2026.3+), for older releases.
 BRAND_IMAGES = {
     f"{dark}{kind}{scale}.png"
