@@ -231,7 +231,7 @@ choose_packages() {
   [[ -n $(find /var/lib/apt/lists -name '*Packages*' -print -quit 2>/dev/null) ]] || apt_update
   if ((system_packages)); then
     packages+=(python3-numpy python3-pil python3-yaml python3-cffi)
-    from_debian+=(numpy pillow pyyaml cffi)
+    from_debian+=(numpy pillow pyyaml cffi pycparser)
     if apt_has python3-soxr; then
       packages+=(python3-soxr)
       from_debian+=(soxr)

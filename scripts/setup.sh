@@ -8,7 +8,7 @@
 # so they live in a Debian sid root under the cache (scripts/ha_root.sh), outside the
 # checkout: a fresh clone on a machine that built them before reuses them.
 #
-#   scripts/setup.sh [server] [ha] [satellite] [debian]    (no argument: all of them)
+#   scripts/setup.sh [server] [ha] [satellite] [debian] [pi_roots]    (no argument: all of them)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -131,11 +131,16 @@ setup_satellite() {
   make_env satellite 3.11 "requirements/satellite*.txt pi_satellite/pyproject.toml" -r "$req/satellite-dev.txt" -e "$root/pi_satellite"
 }
 
+# Debian bookworm and trixie roots for the satellite installer's own test (scripts/pi_roots.sh).
+setup_pi_roots() {
+  "$root/scripts/pi_roots.sh" build bookworm trixie
+}
+
 parts=("$@")
-((${#parts[@]})) || parts=(debian server ha satellite)
+((${#parts[@]})) || parts=(debian server ha satellite pi_roots)
 for part in "${parts[@]}"; do
   case "$part" in
-    debian | server | ha | satellite) "setup_$part" ;;
-    *) echo "unknown part: $part (debian, server, ha, satellite)" >&2; exit 2 ;;
+    debian | server | ha | satellite | pi_roots) "setup_$part" ;;
+    *) echo "unknown part: $part (debian, server, ha, satellite, pi_roots)" >&2; exit 2 ;;
   esac
 done

@@ -57,6 +57,8 @@ python=("$ha_root" run /opt/venvs/ha-2025.12/bin/python)
 COVERAGE_FILE="$results/.coverage.ha-2025.12" run_suite "ha-2025.12" tests/ha "${ha_args[@]}" "$@"
 python=("$venvs/satellite/bin/python")
 run_suite satellite tests/satellite "$@"
+# pi_satellite/install.sh for real in Debian bookworm and trixie roots (scripts/pi_roots.sh).
+DALLE_FRAME_PI_ROOTS=1 run_suite satellite-pi-roots tests/satellite/roots "$@"
 # Real processes: the GPU server and satellite from their environments, `hass` from the root's
 # HA 2026.11; the satellite environment drives them.
 run_suite e2e tests/e2e "$@"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs inside a Debian root (scripts/pi_roots.sh run): install.sh for real twice, the unit
 # through systemd-analyze verify, the installed satellite's --check against the stand-in Home
-# Assistant, then --uninstall. Fails on the first step that goes wrong.
+# Assistant, the installed satellite showing its picture, then --uninstall. Fails on the first
+# step that goes wrong.
 #
 #   in_root.sh WORK_DIR HA_URL [INSTALL OPTIONS...]     (the token in $TEST_TOKEN)
 set -euo pipefail
@@ -15,6 +16,14 @@ venv_python=/opt/dalle-frame/venv/bin/python
 
 step() { printf '== %s\n' "$*"; }
 fail() { printf 'FAILED: %s\n' "$*"; exit 1; }
+
+step "no boot folder and no SPI: refused before anything changes"
+if bash "$install_sh" --boot-dir "$work/none" </dev/null >"$work/refused.log" 2>&1; then
+  fail "installed without SPI"
+fi
+grep -q "this does not look like a Raspberry Pi" "$work/refused.log" || fail "$(cat "$work/refused.log")"
+[[ ! -e /opt/dalle-frame && ! -e /etc/dalle-frame ]] || fail "the refusal changed the system"
+echo "refused: $(grep -o 'there is no [^,]*' "$work/refused.log")"
 
 step "install (first run, no token yet)"
 bash "$install_sh" --url "$url" --boot-dir "$work/boot" "$@" </dev/null
@@ -41,6 +50,20 @@ echo "verify ok"
 step "the installed satellite's --check"
 runuser -u dalle-frame -- "$venv_python" -m dalle_frame_satellite \
   --config /etc/dalle-frame/satellite.yaml --check
+
+step "the installed satellite shows Home Assistant's picture (file display, mock pins)"
+sed -e 's|^  type: inky|  type: file\n  path: '"$work"'/frame.png|' -e 's|pin_factory: auto|pin_factory: mock|' \
+  -e 's|^state_file: .*|state_file: '"$work"'/state.json|' /etc/dalle-frame/satellite.yaml >"$work/run.yaml"
+"$venv_python" -m dalle_frame_satellite --config "$work/run.yaml" &
+satellite=$!
+for _ in $(seq 100); do
+  [[ -s $work/frame.png ]] && break
+  sleep 0.3
+done
+kill -TERM "$satellite"
+wait "$satellite" || fail "the satellite exited with status $?"
+[[ -s $work/frame.png ]] || fail "no picture in 30 s"
+echo "picture shown"
 
 step "where the libraries come from"
 "$venv_python" - <<'PY'
