@@ -19,7 +19,7 @@ from . import __version__
 from .api.app import create_app
 from .asr.model_folder import DEFAULT_ASR_MODEL, LARGE_ASR_CHECKPOINT, LARGE_ASR_MODEL
 from .asr.pretrained import HUGGING_FACE_URL
-from .generation.interface import BACKEND_NAMES
+from .generation.min_dalle.backends import BACKEND_NAMES
 from .generation.models.devices import DTYPES, choose_device_and_dtype
 from .generation.models.files import MIN_DALLE_BASE_URL
 from .settings import DEFAULT_PORT, DEFAULT_QUEUE_SIZE, GENERATOR_MODELS, ServerSettings

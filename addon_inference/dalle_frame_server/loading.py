@@ -28,7 +28,7 @@ from .asr.tiny_model import TEST_ASR_MODEL_NAME, TEST_ASR_NOTICE, ensure_test_as
 from .downloads import DownloadError
 from .errors import ModelNotAvailableError
 from .generation.generator import MinDalleGenerator
-from .generation.interface import make_backend
+from .generation.min_dalle.backends import make_backend
 from .generation.models.devices import choose_device_and_dtype
 from .generation.models.loading import load_dalle_modules
 from .generation.models.shapes import MEGA_SHAPE, MINI_SHAPE, TEST_SHAPE, DalleShape

@@ -1,8 +1,8 @@
 """How much memory the server holds: the process's resident set and, on a GPU, the device's.
 
 Reported by /v1/health so a server owner sees what the two models take. The resident set
-includes the pages of weights files the networks read in place (generation/models/loading.py); the GPU
-figures are torch's allocations (the generator) and the whole device's use, which also
+includes the pages of weights files the networks read in place (generation/models/loading.py);
+the GPU figures are torch's allocations (the generator) and the whole device's use, which also
 counts ONNX Runtime's CUDA memory (ASR) and every CUDA context on the card.
 """
 

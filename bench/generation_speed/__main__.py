@@ -50,7 +50,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--queue",
         default="4x1,2x2",
-        help="queues for decode_many, e.g. 4x1 = four 1-image requests ('' for none)",
+        help="queues decoded as one batch, e.g. 4x1 = four 1-image requests ('' for none)",
     )
     parser.add_argument(
         "--paired-steps",
@@ -93,7 +93,7 @@ def run_worker(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def queue_jobs(spec: str, seed: int, top_k: int) -> list[dict[str, Any]]:
-    """decode_many jobs for a spec such as '4x1,2x2': each run sequentially, batched exactly,
+    """Batched decoding jobs for a spec such as '4x1,2x2': each run sequentially, batched exactly,
     and batched regardless of exactness."""
     queues = []
     for item in filter(None, spec.split(",")):

@@ -19,7 +19,7 @@ def _agreement(tokens: list[list[int]], reference: list[list[int]]) -> float:
 
 
 def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Medians per (model, variant, grid), comparisons with stock, and the decode_many queues."""
+    """Medians per (model, variant, grid), comparisons with stock, and the batched queues."""
     stock: dict[tuple[str, int, int], dict[str, Any]] = {}
     for run in runs:
         if run["variant"] == "stock":
@@ -81,7 +81,7 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _queues(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """decode_many: decoder seconds per image, and tokens against the sequential run."""
+    """Batched decoding: decoder seconds per image, and tokens against the sequential run."""
     rows = []
     for run in runs:
         sequential = {q["name"]: q for q in run["queue"] if q["mode"] == "sequential"}
@@ -174,7 +174,7 @@ def table(summary: dict[str, Any]) -> str:
             lines.append(f"  grid {grid}: " + ", ".join(parts))
         lines += _bandwidth_lines(paired)
     if summary["queues"]:
-        lines += ["", "decode_many (queued requests, decoder only)"]
+        lines += ["", "batched decode (queued requests, decoder only)"]
         lines.append(
             f"{'model':<6}{'variant':<10}{'queue':>6}{'mode':>12}{'dec s':>8}{'s/img':>7}"
             f"{'x seq':>7}{'same':>6}{'tok %':>7}"

@@ -16,11 +16,12 @@ from typing import Any
 
 import torch
 
-from dalle_frame_server.generation.batching import DecodeRequest, batch_rows
+from dalle_frame_server.generation.batching import batch_rows
 from dalle_frame_server.generation.generator import MinDalleGenerator
-from dalle_frame_server.generation.interface import SamplingSettings, make_backend
+from dalle_frame_server.generation.interface import DecodeRequest, SamplingSettings
+from dalle_frame_server.generation.min_dalle.backends import make_backend
 from dalle_frame_server.generation.min_dalle.drafting import MAX_DRAFTED_IMAGES, DraftedInt8Backend
-from dalle_frame_server.generation.min_dalle.fast import START_TOKEN, FastBackend
+from dalle_frame_server.generation.min_dalle.fast import FastBackend
 from dalle_frame_server.generation.min_dalle.kernels.sampling import (
     draw_tokens,
     kept_count,
@@ -28,8 +29,12 @@ from dalle_frame_server.generation.min_dalle.kernels.sampling import (
 )
 from dalle_frame_server.generation.min_dalle.kernels.step_runner import StepRunner
 from dalle_frame_server.generation.models.loading import load_dalle_modules, model_paths
-from dalle_frame_server.generation.models.shapes import MEGA_SHAPE, DalleShape
-from dalle_frame_server.generation.text_to_image import IMAGE_TOKEN_COUNT
+from dalle_frame_server.generation.models.shapes import (
+    IMAGE_TOKEN_COUNT,
+    MEGA_SHAPE,
+    START_TOKEN,
+    DalleShape,
+)
 
 from .stock import load_stock_min_dalle
 
@@ -95,7 +100,7 @@ def _backend_steps(
 
     runner: whose decoder steps (default: the backend's own).
     """
-    runner = runner or backend._runner
+    runner = runner or backend.runner
     request = _request(backend, text_tokens, images, seed)
     text, encoder_state = batch_rows([request])
     buffers = runner.buffers(2 * images)

@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 
 from dalle_frame_server.generation.generator import MinDalleGenerator
-from dalle_frame_server.generation.interface import make_backend
+from dalle_frame_server.generation.min_dalle.backends import make_backend
 from dalle_frame_server.generation.min_dalle.fast import FastBackend
 from dalle_frame_server.generation.models.loading import DalleModules
 from dalle_frame_server.generation.text_to_image import GenerationRequest
@@ -154,20 +154,20 @@ class ServerVariant:
         return Outcome(timings, tokens[0].tolist(), pixel_digest(image))
 
     def decode_queue(self, requests: list[GenerationRequest], *, batched: bool) -> list[Outcome]:
-        """Decode several queued requests: as one `decode_many` call, or one after another.
+        """Decode several queued requests: as one `decode` call, or one after another.
 
         Only the decoder is timed (encoding and the VQGAN are per request either way); every
         outcome carries the whole queue's decoder seconds.
         """
         if not isinstance(self.backend, FastBackend):
-            raise ValueError(f"the {self.backend.name} backend has no decode_many")
+            raise ValueError(f"the {self.backend.name} backend does not batch requests")
         with torch.inference_mode():
             queued = [self.generator.decode_request(request) for request in requests]
             started = time.perf_counter()
             if batched:
-                results = self.backend.decode_many(queued)
+                results = self.backend.decode(queued)
             else:
-                results = [self.backend.decode_many([one])[0] for one in queued]
+                results = [self.backend.decode([one])[0] for one in queued]
             _synchronize(self.device)
             seconds = time.perf_counter() - started
         return [Outcome(Timings(decode=seconds, total=seconds), r.tolist()) for r in results]

@@ -1,7 +1,7 @@
 """One benchmark variant in its own process, so its peak memory is its own.
 
 Reads a JSON job from stdin, loads the model as the variant would, runs the job's requests
-(and optionally a queue of requests through `decode_many`), and prints one JSON line with the
+(and optionally a queue of requests through one `decode` call), and prints one JSON line with the
 timings, tokens, pixel digests and memory figures. Run by `bench.generation_speed`, not by hand.
 """
 

@@ -17,7 +17,7 @@ from dalle_frame_server.asr.model_folder import AsrModelFolder
 from dalle_frame_server.asr.onnx_transcriber import OnnxCtcTranscriber
 from dalle_frame_server.asr.tiny_model import ensure_test_asr_model
 from dalle_frame_server.generation.generator import MinDalleGenerator
-from dalle_frame_server.generation.interface import make_backend
+from dalle_frame_server.generation.min_dalle.backends import make_backend
 from dalle_frame_server.generation.models.loading import (
     DalleModules,
     ModelPaths,

@@ -9,7 +9,7 @@ import socket
 import struct
 import threading
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,13 @@ from aiohttp.test_utils import TestClient
 from dalle_frame_server.api.app import create_app
 from dalle_frame_server.api.state import STATE, ServerState
 from dalle_frame_server.generation.generator import MinDalleGenerator
-from dalle_frame_server.generation.interface import GenerationBackend, SamplingSettings
+from dalle_frame_server.generation.interface import (
+    DecodeOutcome,
+    DecodeRequest,
+    GenerationBackend,
+    SamplingSettings,
+    decode_one,
+)
 from dalle_frame_server.settings import ServerSettings
 
 
@@ -39,6 +45,7 @@ class HookedBackend:
         self.name = f"hooked {inner.name}"
         self.exact = inner.exact
         self.int8_path = inner.int8_path
+        self.planner = inner.planner
         self.decode_seeds: list[int] = []
         self.failures: list[BaseException] = []
         self._gate = threading.Event()
@@ -56,30 +63,14 @@ class HookedBackend:
         """Delegate."""
         return self.inner.encode(text_tokens)
 
-    def decode(
-        self,
-        *,
-        text_tokens: torch.Tensor,
-        encoder_state: torch.Tensor,
-        image_count: int,
-        settings: SamplingSettings,
-        generator: torch.Generator,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> torch.Tensor:
-        """Record the seed, wait at the gate, maybe fail, then delegate."""
-        self.decode_seeds.append(generator.initial_seed())
+    def decode(self, requests: Sequence[DecodeRequest]) -> list[DecodeOutcome]:
+        """Record the seeds, wait at the gate, maybe fail, then delegate."""
+        self.decode_seeds.extend(request.generator.initial_seed() for request in requests)
         if not self._gate.wait(timeout=self.gate_timeout):
             raise TimeoutError("the test never opened the gate")
         if self.failures:
             raise self.failures.pop(0)
-        return self.inner.decode(
-            text_tokens=text_tokens,
-            encoder_state=encoder_state,
-            image_count=image_count,
-            settings=settings,
-            generator=generator,
-            progress=progress,
-        )
+        return self.inner.decode(requests)
 
     def detokenize(self, image_tokens: torch.Tensor) -> torch.Tensor:
         """Delegate."""
@@ -98,13 +89,14 @@ def backend_image_tokens(
     backend = generator.backend
     with torch.inference_mode():
         text_tokens = generator.text_tokens(prompt)
-        return backend.decode(
+        request = DecodeRequest(
             text_tokens=text_tokens,
             encoder_state=backend.encode(text_tokens),
             image_count=grid_size**2,
             settings=settings or SamplingSettings(),
             generator=torch.Generator().manual_seed(seed),
         )
+        return decode_one(backend, request)
 
 
 def make_wav(

@@ -18,7 +18,7 @@ import yaml
 from aiohttp import web
 
 import dalle_frame_server
-from dalle_frame_server.generation.interface import BACKEND_NAMES
+from dalle_frame_server.generation.min_dalle.backends import BACKEND_NAMES
 from dalle_frame_server.settings import GENERATOR_MODELS
 
 ROOT = Path(__file__).resolve().parents[2]

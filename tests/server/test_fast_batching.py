@@ -1,15 +1,16 @@
-"""decode_many: several queued requests decoded together, each keeping its own image."""
+"""decode: several queued requests decoded together, each keeping its own image."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 import torch
 
-from dalle_frame_server.generation.batching import BatchPlanner, DecodeRequest
+from dalle_frame_server.generation.batching import BatchPlanner
 from dalle_frame_server.generation.generator import MinDalleGenerator
-from dalle_frame_server.generation.interface import SamplingSettings
+from dalle_frame_server.generation.interface import DecodeRequest, SamplingSettings, decode_one
 from dalle_frame_server.generation.min_dalle.fast import FastBackend
 from dalle_frame_server.generation.models.loading import ModelPaths, load_dalle_modules
 from dalle_frame_server.generation.models.shapes import TEST_SHAPE
@@ -67,9 +68,9 @@ def test_queued_requests_get_the_tokens_they_get_alone(
         _request(fast_generator, prompt, seed, count, top_k=16, progress=progress[index])
         for index, (prompt, seed, count) in enumerate(specs)
     ]
-    together = backend.decode_many(queued)
+    together = backend.decode(queued)
     alone = [
-        backend.decode_many([_request(fast_generator, prompt, seed, count, top_k=16)])[0]
+        backend.decode([_request(fast_generator, prompt, seed, count, top_k=16)])[0]
         for prompt, seed, count in specs
     ]
     for ours, own, (_, _, count) in zip(together, alone, specs, strict=True):
@@ -92,21 +93,21 @@ def test_two_grids_of_four_batch_exactly_when_the_probe_allows(
     queued = [_request(fast_generator, prompt, seed, 4) for prompt, seed in specs]
     joined = backend.planner.can_join([4, 4])
     assert backend.planner.batches(queued) == ([[0, 1]] if joined else [[0], [1]])
-    together = backend.decode_many(queued)
+    together = backend.decode(queued)
     for ours, (prompt, seed) in zip(together, specs, strict=True):
-        alone = backend.decode_many([_request(fast_generator, prompt, seed, 4)])[0]
+        alone = backend.decode([_request(fast_generator, prompt, seed, 4)])[0]
         assert torch.equal(ours, alone)
 
 
 def test_throughput_mode_batches_everything(fast_generator: MinDalleGenerator) -> None:
     """With exactness off the planner puts every request up to the image cap in one batch."""
     backend = fast_generator.backend
-    planner = BatchPlanner(backend._decoding_together_is_exact, exact=False, max_images=9)
+    planner = BatchPlanner(backend.decoding_together_is_exact, exact=False, max_images=9)
     queued = [_request(fast_generator, f"prompt {n}", n, 1) for n in range(1, 5)]
     assert planner.batches(queued) == [[0, 1, 2, 3]]
     backend.planner, saved = planner, backend.planner
     try:
-        tokens = backend.decode_many(queued)
+        tokens = backend.decode(queued)
     finally:
         backend.planner = saved
     assert [t.shape for t in tokens] == [(1, 256)] * 4
@@ -156,11 +157,11 @@ def test_planner_without_exactness_only_caps_images() -> None:
     assert probe.asked == []
 
 
-def test_decode_many_refuses_empty_requests(fast_generator: MinDalleGenerator) -> None:
+def test_decode_refuses_empty_requests(fast_generator: MinDalleGenerator) -> None:
     """A request for no image is refused before anything is decoded."""
     bad = _sized([0])[0]
     with pytest.raises(ValueError, match="image_count must be at least 1"):
-        fast_generator.backend.decode_many([bad])
+        fast_generator.backend.decode([bad])
 
 
 class _ClientLeft(Exception):
@@ -187,10 +188,10 @@ def test_a_request_whose_client_left_stops_alone(fast_generator: MinDalleGenerat
         progress=leave_at_step_10,
     )
     staying = _request(fast_generator, "a lighthouse", 2, 4)
-    left, finished = backend.decode_many([leaving, staying])
+    left, finished = backend.decode([leaving, staying])
     assert isinstance(left, _ClientLeft)
     assert calls == list(range(1, 11))
-    alone = backend.decode_many([_request(fast_generator, "a lighthouse", 2, 4)])[0]
+    alone = backend.decode([_request(fast_generator, "a lighthouse", 2, 4)])[0]
     assert torch.equal(finished, alone)
 
 
@@ -204,12 +205,5 @@ def test_decode_raises_when_its_only_client_left(fast_generator: MinDalleGenerat
 
     request = _request(fast_generator, "a lake", 1, 1)
     with pytest.raises(_ClientLeft):
-        fast_generator.backend.decode(
-            text_tokens=request.text_tokens,
-            encoder_state=request.encoder_state,
-            image_count=1,
-            settings=request.settings,
-            generator=request.generator,
-            progress=leave,
-        )
+        decode_one(fast_generator.backend, replace(request, progress=leave))
     assert calls == [1]

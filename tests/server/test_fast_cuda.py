@@ -12,14 +12,14 @@ import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from dalle_frame_server.generation.min_dalle.fast import START_TOKEN, FastBackend
+from dalle_frame_server.generation.min_dalle.fast import FastBackend
 from dalle_frame_server.generation.min_dalle.kernels.step_runner import (
     CudaGraphStepRunner,
     EagerStepRunner,
     make_step_runner,
 )
 from dalle_frame_server.generation.models.loading import ModelPaths, load_dalle_modules
-from dalle_frame_server.generation.models.shapes import TEST_SHAPE
+from dalle_frame_server.generation.models.shapes import START_TOKEN, TEST_SHAPE
 
 CPU = torch.device("cpu")
 
@@ -55,7 +55,7 @@ def _started(backend: FastBackend, rows: int):
     text_tokens[:, :5] = torch.tensor([0, 9, 10, 11, 2])
     with torch.inference_mode():
         state = backend.encode(text_tokens)
-        buffers = backend._runner.buffers(rows)
+        buffers = backend.runner.buffers(rows)
         half = rows // 2
         backend.decoder.start(
             buffers,
@@ -79,7 +79,7 @@ def test_step_reads_only_buffers_and_never_syncs(backend: FastBackend) -> None:
     with torch.inference_mode():
         backend.decoder.plan(4)  # probing (outside a capture) happens before the first step
         with _RecordOps() as recorded:
-            backend._runner.step(buffers)
+            backend.runner.step(buffers)
     assert recorded.names, "nothing was recorded"
     assert not HOST_SYNCING_OPS & set(recorded.names)
     # No tensor is made from Python data inside the step (that would be baked into a graph).
@@ -93,9 +93,9 @@ def test_step_writes_only_its_cache_slot_in_place(backend: FastBackend) -> None:
     with torch.inference_mode():
         for step in (0, 1, 2):
             buffers.step_index.fill_(step)
-            first = backend._runner.step(buffers).clone()
+            first = backend.runner.step(buffers).clone()
         # Replaying step 2 with the same inputs gives the same logits (idempotent slot write).
-        again = backend._runner.step(buffers)
+        again = backend.runner.step(buffers)
     assert torch.equal(first, again)
     assert [t.data_ptr() for t in (buffers.keys_t, buffers.values, buffers.cross_keys_t)] == (
         pointers
@@ -111,13 +111,13 @@ def test_cuda_graph_replay_equals_eager_steps(test_model_paths: ModelPaths) -> N
     device = torch.device("cuda")
     modules = load_dalle_modules(test_model_paths, TEST_SHAPE, device, torch.float16, remedy="-")
     backend = FastBackend(modules)
-    assert isinstance(backend._runner, CudaGraphStepRunner)
+    assert isinstance(backend.runner, CudaGraphStepRunner)
     text_tokens = torch.ones(2, 64, dtype=torch.long, device=device)
     with torch.inference_mode(), backend._autocast():
         state = backend.encode(text_tokens)
         eager = EagerStepRunner(backend.decoder, device)
         results = []
-        for runner in (backend._runner, eager):
+        for runner in (backend.runner, eager):
             buffers = runner.buffers(2)
             backend.decoder.start(
                 buffers, text_tokens=text_tokens, encoder_state=state, start_token=START_TOKEN

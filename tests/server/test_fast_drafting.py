@@ -7,18 +7,18 @@ from collections.abc import Callable
 import pytest
 import torch
 
-from dalle_frame_server.generation.batching import DecodeRequest
 from dalle_frame_server.generation.generator import MinDalleGenerator
-from dalle_frame_server.generation.interface import SamplingSettings, make_backend
+from dalle_frame_server.generation.interface import DecodeRequest, SamplingSettings
+from dalle_frame_server.generation.min_dalle.backends import make_backend
 from dalle_frame_server.generation.min_dalle.drafting import MAX_DRAFTED_IMAGES, DraftedInt8Backend
-from dalle_frame_server.generation.min_dalle.fast import START_TOKEN, FastBackend
+from dalle_frame_server.generation.min_dalle.fast import FastBackend
 from dalle_frame_server.generation.min_dalle.kernels.decoder import FastDecoder
 from dalle_frame_server.generation.models.loading import (
     DalleModules,
     ModelPaths,
     load_dalle_modules,
 )
-from dalle_frame_server.generation.models.shapes import TEST_SHAPE
+from dalle_frame_server.generation.models.shapes import START_TOKEN, TEST_SHAPE
 from dalle_frame_server.generation.text_to_image import GenerationRequest
 from tests.server.helpers import backend_image_tokens
 
@@ -181,7 +181,7 @@ def test_progress_counts_every_step_once_in_order(drafted: MinDalleGenerator) ->
     request = _request(
         drafted, "a red cat", 3, progress=lambda step, total: seen.append((step, total))
     )
-    (result,) = drafted.backend.decode_many([request])
+    (result,) = drafted.backend.decode([request])
     assert isinstance(result, torch.Tensor)
     assert seen == [(step, 256) for step in range(1, 257)]
 
@@ -191,11 +191,11 @@ def test_queued_requests_keep_their_own_tokens(
 ) -> None:
     """Requests decoded as one batch get the exact path's tokens of each decoded alone."""
     specs = [("a red cat", 31, 1, SamplingSettings()), ("a dog", 32, 4, SamplingSettings(top_k=4))]
-    batched = drafted.backend.decode_many(
+    batched = drafted.backend.decode(
         [_request(drafted, *spec[:2], images=spec[2], settings=spec[3]) for spec in specs]
     )
     for (prompt, seed, images, settings), result in zip(specs, batched, strict=True):
-        (want,) = exact.backend.decode_many(
+        (want,) = exact.backend.decode(
             [_request(exact, prompt, seed, images=images, settings=settings)]
         )
         assert isinstance(result, torch.Tensor)
@@ -220,7 +220,7 @@ def test_a_stopped_request_ends_while_the_other_goes_on(
 
     leaving = _request(drafted, "a lighthouse", 41, progress=leave_at_40)
     staying = _request(drafted, "a lake", 42)
-    left, kept = drafted.backend.decode_many([leaving, staying])
+    left, kept = drafted.backend.decode([leaving, staying])
     assert isinstance(left, ClientLeft)
     assert calls == list(range(1, 41))
     assert torch.equal(kept, backend_image_tokens(exact, prompt="a lake", seed=42))
@@ -234,7 +234,7 @@ def test_all_requests_stopped_ends_the_batch_early(drafted: MinDalleGenerator) -
     def stop(step: int, total: int) -> None:
         raise RuntimeError("gone")
 
-    (result,) = backend.decode_many([_request(drafted, "a cat", 2, progress=stop)])
+    (result,) = backend.decode([_request(drafted, "a cat", 2, progress=stop)])
     assert isinstance(result, RuntimeError)
     assert backend.counts.rounds == rounds + 1
 

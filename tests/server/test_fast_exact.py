@@ -15,7 +15,8 @@ import torch
 
 from bench.generation_speed.stock import load_stock_min_dalle, stock_image_tokens
 from dalle_frame_server.generation.generator import MinDalleGenerator
-from dalle_frame_server.generation.interface import SamplingSettings, make_backend
+from dalle_frame_server.generation.interface import SamplingSettings
+from dalle_frame_server.generation.min_dalle.backends import make_backend
 from dalle_frame_server.generation.min_dalle.fast import FastBackend
 from dalle_frame_server.generation.models.loading import (
     DalleModules,

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from dalle_frame_server.generation.generator import MinDalleGenerator
-from dalle_frame_server.generation.interface import SamplingSettings, make_backend
+from dalle_frame_server.generation.interface import SamplingSettings
+from dalle_frame_server.generation.min_dalle.backends import make_backend
 from dalle_frame_server.generation.min_dalle.kernels.int8 import Int8Projection
 from dalle_frame_server.generation.models.loading import ModelPaths, load_dalle_modules
 from dalle_frame_server.generation.models.shapes import TEST_SHAPE
@@ -59,14 +60,14 @@ def test_int8_logits_stay_close_to_the_exact_path(
         for generator in (exact, int8):
             backend = generator.backend
             state = backend.encode(text_tokens)
-            buffers = backend._runner.buffers(2)
+            buffers = backend.runner.buffers(2)
             backend.decoder.start(
                 buffers,
                 text_tokens=text_tokens,
                 encoder_state=state,
                 start_token=2**14 - 1,
             )
-            rows.append(backend._runner.step(buffers)[:, -1, : 2**14].clone())
+            rows.append(backend.runner.step(buffers)[:, -1, : 2**14].clone())
     reference, quantized = rows
     assert (quantized - reference).norm() / reference.norm() < 0.05
     top = reference.topk(64, dim=-1).indices

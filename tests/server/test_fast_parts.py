@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from dalle_frame_server.generation.interface import SamplingSettings
+from dalle_frame_server.generation.interface import DecodeRequest, SamplingSettings
 from dalle_frame_server.generation.min_dalle.fast import FastBackend
 from dalle_frame_server.generation.min_dalle.kernels.attention import (
     attend,
@@ -185,11 +185,15 @@ def test_decode_refuses_no_images(test_model_paths: ModelPaths) -> None:
     text = torch.ones(2, 64, dtype=torch.long)
     with pytest.raises(ValueError, match="image_count must be at least 1"):
         backend.decode(
-            text_tokens=text,
-            encoder_state=torch.zeros(2, 64, TEST_SHAPE.embed_count),
-            image_count=0,
-            settings=SamplingSettings(),
-            generator=_seeded(0),
+            [
+                DecodeRequest(
+                    text_tokens=text,
+                    encoder_state=torch.zeros(2, 64, TEST_SHAPE.embed_count),
+                    image_count=0,
+                    settings=SamplingSettings(),
+                    generator=_seeded(0),
+                )
+            ]
         )
 
 

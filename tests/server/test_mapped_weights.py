@@ -14,7 +14,9 @@ import pytest
 import torch
 
 from dalle_frame_server.generation.generator import MinDalleGenerator
-from dalle_frame_server.generation.min_dalle.fast import FastBackend, Int8Backend
+from dalle_frame_server.generation.interface import decode_one
+from dalle_frame_server.generation.min_dalle.fast import FastBackend
+from dalle_frame_server.generation.min_dalle.int8_raw import Int8Backend
 from dalle_frame_server.generation.models.loading import (
     DalleModules,
     ModelPaths,
@@ -107,13 +109,7 @@ def test_only_the_working_network_stays_resident(test_model_paths: ModelPaths) -
     with torch.inference_mode():
         decode = generator.decode_request(request)
         assert resident["encoder"]() > 0
-        tokens = backend.decode(
-            text_tokens=decode.text_tokens,
-            encoder_state=decode.encoder_state,
-            image_count=1,
-            settings=decode.settings,
-            generator=decode.generator,
-        )
+        tokens = decode_one(backend, decode)
         assert resident["encoder"]() <= page
         assert resident["decoder"]() > 1_000_000  # the test decoder's layers, 4 MB
         backend.detokenize(tokens)

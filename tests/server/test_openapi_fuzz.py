@@ -67,7 +67,7 @@ def _wav_body(context: object, value: object) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def busy_server(models_dir, test_modules, test_transcriber) -> Iterator[ThreadedServer]:
     """A server whose queue (size 1) is full: one generation held at a gate, one waiting."""
-    from dalle_frame_server.generation.interface import make_backend
+    from dalle_frame_server.generation.min_dalle.backends import make_backend
 
     backend = HookedBackend(make_backend("reference", test_modules), gate_timeout=1800)
     backend.close_gate()
@@ -98,7 +98,7 @@ def busy_server(models_dir, test_modules, test_transcriber) -> Iterator[Threaded
 @pytest.fixture(scope="module")
 def idle_server(models_dir, test_modules, test_transcriber) -> Iterator[ThreadedServer]:
     """A server with nothing queued, for generations painted for real."""
-    from dalle_frame_server.generation.interface import make_backend
+    from dalle_frame_server.generation.min_dalle.backends import make_backend
 
     backend = HookedBackend(make_backend("reference", test_modules))
     server = threaded_test_server(

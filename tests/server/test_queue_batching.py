@@ -13,7 +13,8 @@ from PIL import Image
 
 from dalle_frame_server.api.generation_queue import GenerationJob, GenerationQueue
 from dalle_frame_server.generation.generator import MinDalleGenerator
-from dalle_frame_server.generation.min_dalle.fast import FastBackend, Int8Backend
+from dalle_frame_server.generation.min_dalle.fast import FastBackend
+from dalle_frame_server.generation.min_dalle.int8_raw import Int8Backend
 from dalle_frame_server.generation.models.loading import (
     DalleModules,
     ModelPaths,
@@ -38,18 +39,18 @@ def int8_generator(test_model_paths: ModelPaths) -> MinDalleGenerator:
     return _generator(modules, Int8Backend(modules, max_batch_images=2))
 
 
-def _spy_decode_many(generator: MinDalleGenerator, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Record how many requests each `decode_many` call of the backend gets."""
+def _spy_decode(generator: MinDalleGenerator, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record how many requests each `decode` call of the backend gets."""
     backend = generator.backend
     assert isinstance(backend, FastBackend)
-    original = backend.decode_many
+    original = backend.decode
     sizes: list[int] = []
 
-    def decode_many(requests):  # type: ignore[no-untyped-def]
+    def decode(requests):  # type: ignore[no-untyped-def]
         sizes.append(len(requests))
         return original(requests)
 
-    monkeypatch.setattr(backend, "decode_many", decode_many)
+    monkeypatch.setattr(backend, "decode", decode)
     return sizes
 
 
@@ -70,7 +71,7 @@ async def test_waiting_requests_join_one_batch_in_order(
 ) -> None:
     """Three 1-image requests, batches of at most 2 images: the first two as one batch, the
     third on the next turn; each gets its own seed, size and progress to 256."""
-    sizes = _spy_decode_many(int8_generator, monkeypatch)
+    sizes = _spy_decode(int8_generator, monkeypatch)
     queue = GenerationQueue(max_waiting=4)
     progress: dict[int, list[int]] = {seed: [] for seed in (1, 2, 3)}
 
@@ -101,7 +102,7 @@ async def test_a_client_leaving_stops_only_its_own_request(
     int8_generator: MinDalleGenerator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """In a batch of two, the one whose client left is cancelled; the other completes."""
-    sizes = _spy_decode_many(int8_generator, monkeypatch)
+    sizes = _spy_decode(int8_generator, monkeypatch)
     queue = GenerationQueue(max_waiting=4)
     jobs: list[GenerationJob] = []
 

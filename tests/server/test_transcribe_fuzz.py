@@ -20,7 +20,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dalle_frame_server.generation.interface import make_backend
+from dalle_frame_server.generation.min_dalle.backends import make_backend
 from tests.server.conftest import AUTH, TOKEN
 from tests.server.helpers import ThreadedServer, make_wav, threaded_test_server
 

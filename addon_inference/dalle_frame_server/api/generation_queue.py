@@ -1,7 +1,7 @@
 """One generation at a time on the device, behind a bounded first-in-first-out queue.
 
 Handlers `submit` a job and await its future. A single worker task takes jobs in arrival
-order and runs each turn in one dedicated thread (under `torch.inference_mode()`), so the
+order and runs each turn in one dedicated thread (`TextToImage.generate_pngs`), so the
 device never runs two generations at once. Jobs waiting right behind the one taken join it as
 one batch while the generator says they may (`TextToImage.can_batch`: the fast backends decode
 several requests together, exact ones only where a probe proved that keeps every pixel); the
@@ -15,15 +15,11 @@ fails that batch's jobs; the worker goes on with the next.
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-
-import torch
-from PIL import Image
 
 from ..errors import ModelFailedError, QueueFullError
 from ..generation.text_to_image import GenerationRequest, TextToImage
@@ -166,7 +162,7 @@ class GenerationQueue:
     def _run(
         generator: TextToImage, jobs: list[GenerationJob], loop: asyncio.AbstractEventLoop
     ) -> list[GenerationResult | BaseException]:
-        """Generate and encode the turn's images; runs in the worker thread."""
+        """Generate the turn's images as PNG; runs in the worker thread."""
 
         def reporter(job: GenerationJob) -> Callable[[int, int], None]:
             def progress(step: int, total: int) -> None:
@@ -178,29 +174,16 @@ class GenerationQueue:
             return progress
 
         started = time.monotonic()
-        with torch.inference_mode():
-            if len(jobs) == 1:
-                images: list[Image.Image | Exception] = [
-                    generator.generate(jobs[0].request, reporter(jobs[0]))
-                ]
-            else:
-                images = generator.generate_batch(
-                    [job.request for job in jobs], [reporter(job) for job in jobs]
-                )
+        pngs = generator.generate_pngs(
+            [job.request for job in jobs], [reporter(job) for job in jobs]
+        )
         seconds = time.monotonic() - started
         return [
-            image
-            if isinstance(image, Exception)
-            else GenerationResult(png=encode_png(image), seed=job.request.seed, seconds=seconds)
-            for job, image in zip(jobs, images, strict=True)
+            png
+            if isinstance(png, Exception)
+            else GenerationResult(png=png, seed=job.request.seed, seconds=seconds)
+            for job, png in zip(jobs, pngs, strict=True)
         ]
-
-
-def encode_png(image: Image.Image) -> bytes:
-    """Return the image as PNG bytes."""
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def _gone(job: GenerationJob) -> bool:
@@ -213,16 +196,9 @@ def _gone(job: GenerationJob) -> bool:
 
 
 def _model_failure(error: BaseException) -> ModelFailedError:
-    """Turn an exception from the model into the 500 the client gets (and log it)."""
-    if isinstance(error, torch.OutOfMemoryError):
-        _LOGGER.error("Generation ran out of device memory: %s", error)
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-        return ModelFailedError(
-            "the device ran out of memory for this generation; try a smaller grid_size, "
-            "or run the server with a smaller model or --dtype float16",
-            code="out_of_memory",
-        )
+    """Return the 500 the client gets: the generator's own error, or one for anything else."""
+    if isinstance(error, ModelFailedError):
+        return error
     _LOGGER.exception("Generation failed", exc_info=error)
     return ModelFailedError(f"the model failed on this request ({type(error).__name__}: {error})")
 

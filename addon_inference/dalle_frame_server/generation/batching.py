@@ -13,27 +13,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import torch
 
-from .interface import ProgressCallback, SamplingSettings
+from .interface import DecodeRequest
 
 _LOGGER = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, kw_only=True)
-class DecodeRequest:
-    """One request's decoder inputs: what `GenerationBackend.decode` takes, as one object."""
-
-    text_tokens: torch.Tensor
-    """(2, 64) text tokens: row 0 unconditional, row 1 the prompt."""
-    encoder_state: torch.Tensor
-    """(2, 64, embed) from `encode`."""
-    image_count: int
-    settings: SamplingSettings
-    generator: torch.Generator
-    progress: ProgressCallback | None = None
 
 
 def batch_rows(requests: Sequence[DecodeRequest]) -> tuple[torch.Tensor, torch.Tensor]:

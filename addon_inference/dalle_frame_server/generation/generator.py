@@ -1,4 +1,4 @@
-"""`MinDalleGenerator`: a prompt and a seed in, a PIL image out, through a `GenerationBackend`."""
+"""`MinDalleGenerator`: prompts and seeds in, images out, through a `GenerationBackend`."""
 
 from __future__ import annotations
 
@@ -10,12 +10,19 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .batching import BatchPlanner, DecodeRequest
-from .interface import GenerationBackend, SamplingSettings
-from .min_dalle.reference import PAD_TOKEN
+from .failures import model_failure
+from .interface import (
+    DecodeOutcome,
+    DecodeRequest,
+    GenerationBackend,
+    ProgressCallback,
+    SamplingSettings,
+    decode_one,
+)
 from .models.loading import DalleModules
-from .models.shapes import TEXT_TOKEN_COUNT
-from .text_to_image import GenerationRequest, ProgressCallback, TextToImage
+from .models.shapes import PAD_TOKEN, TEXT_TOKEN_COUNT
+from .png import encode_png
+from .text_to_image import GenerationRequest, TextToImage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -64,16 +71,7 @@ class MinDalleGenerator(TextToImage):
         """Return the RGB image (256*grid_size square) for `request`; blocking."""
         started = time.monotonic()
         with torch.inference_mode():
-            decode = self.decode_request(request, progress)
-            image_tokens = self.backend.decode(
-                text_tokens=decode.text_tokens,
-                encoder_state=decode.encoder_state,
-                image_count=decode.image_count,
-                settings=decode.settings,
-                generator=decode.generator,
-                progress=progress,
-            )
-            image = self._image(image_tokens)
+            image = self._image(decode_one(self.backend, self.decode_request(request, progress)))
         _LOGGER.debug(
             "Generated %dx%d (seed %d, %s backend) in %.2f s",
             request.grid_size,
@@ -86,10 +84,10 @@ class MinDalleGenerator(TextToImage):
 
     def can_batch(self, requests: Sequence[GenerationRequest]) -> bool:
         """Whether the backend decodes these requests as one batch (exact ones where proven)."""
-        planner = getattr(self.backend, "planner", None)
+        planner = self.backend.planner
         return (
             len(requests) > 1
-            and isinstance(planner, BatchPlanner)
+            and planner is not None
             and planner.can_join([request.grid_size**2 for request in requests])
         )
 
@@ -103,20 +101,10 @@ class MinDalleGenerator(TextToImage):
         Each request keeps its own seed, settings and progress callback; a request whose
         callback raises (its client left) gets that exception in its place.
         """
-        decode_many = getattr(self.backend, "decode_many", None)
-        if decode_many is None or not self.can_batch(requests):
+        if not self.can_batch(requests):
             raise ValueError("these requests cannot be decoded as one batch")
         started = time.monotonic()
-        with torch.inference_mode():
-            decodes = [
-                self.decode_request(request, callback)
-                for request, callback in zip(requests, progress, strict=True)
-            ]
-            outcomes = decode_many(decodes)
-            images = [
-                outcome if isinstance(outcome, Exception) else self._image(outcome)
-                for outcome in outcomes
-            ]
+        images = self._images(requests, progress)
         _LOGGER.debug(
             "Generated %d requests as one batch (%s backend) in %.2f s",
             len(requests),
@@ -124,6 +112,32 @@ class MinDalleGenerator(TextToImage):
             time.monotonic() - started,
         )
         return images
+
+    def generate_pngs(
+        self,
+        requests: Sequence[GenerationRequest],
+        progress: Sequence[ProgressCallback | None],
+    ) -> list[bytes | Exception]:
+        """Generate one turn as PNG bytes (see `TextToImage`); model errors as ModelFailedError."""
+        started = time.monotonic()
+        try:
+            if len(requests) == 1:
+                images = self._images(requests, progress)
+                _LOGGER.debug(
+                    "Generated %dx%d (seed %d, %s backend) in %.2f s",
+                    requests[0].grid_size,
+                    requests[0].grid_size,
+                    requests[0].seed,
+                    self.backend.name,
+                    time.monotonic() - started,
+                )
+            else:
+                images = self.generate_batch(requests, progress)
+            return [
+                image if isinstance(image, Exception) else encode_png(image) for image in images
+            ]
+        except Exception as error:
+            raise model_failure(error) from error
 
     def decode_request(
         self, request: GenerationRequest, progress: ProgressCallback | None = None
@@ -144,6 +158,23 @@ class MinDalleGenerator(TextToImage):
             generator=torch.Generator(device=self.torch_device).manual_seed(request.seed),
             progress=progress,
         )
+
+    def _images(
+        self,
+        requests: Sequence[GenerationRequest],
+        progress: Sequence[ProgressCallback | None],
+    ) -> list[Image.Image | Exception]:
+        """Decode requests with one backend call; each one's image, or its callback's error."""
+        with torch.inference_mode():
+            decodes = [
+                self.decode_request(request, callback)
+                for request, callback in zip(requests, progress, strict=True)
+            ]
+            outcomes: list[DecodeOutcome] = self.backend.decode(decodes)
+            return [
+                outcome if isinstance(outcome, Exception) else self._image(outcome)
+                for outcome in outcomes
+            ]
 
     def _image(self, image_tokens: torch.Tensor) -> Image.Image:
         """Detokenize image tokens into one RGB grid image."""

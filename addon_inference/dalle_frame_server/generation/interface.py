@@ -1,25 +1,21 @@
-"""The seam between the generator and the arithmetic: encode text, decode image tokens, detokenize.
+"""The seam between a generator and its arithmetic: the backend protocol and what it takes.
 
 `MinDalleGenerator` (generator.py) tokenizes the prompt, then calls a `GenerationBackend` for
-the three heavy stages. `reference` reproduces stock min-dalle's arithmetic step for step;
-faster backends (`fast`, `int8`, `int8-raw`) live in their own modules and are chosen by name.
-Where int8 arithmetic is refused on this CPU (int8_path.py), `int8` and `int8-raw` fall back
-to `fast`, whose `int8_path` then says why.
+the three heavy stages: encode the text, decode image tokens, detokenize. Backends are chosen
+by name (min_dalle/backends.py). A backend that may decode several requests as one batch
+declares a `BatchPlanner` (batching.py); one that never batches declares None.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import torch
 
 if TYPE_CHECKING:
-    from .models.loading import DalleModules
-
-_LOGGER = logging.getLogger(__name__)
+    from .batching import BatchPlanner
 
 ProgressCallback = Callable[[int, int], None]
 """Called as progress(step, total) after each decoder step, from the worker thread."""
@@ -34,8 +30,27 @@ class SamplingSettings:
     supercondition_factor: float = 16.0
 
 
+@dataclass(frozen=True, kw_only=True)
+class DecodeRequest:
+    """One request's decoder inputs."""
+
+    text_tokens: torch.Tensor
+    """(2, 64) text tokens: row 0 unconditional, row 1 the prompt."""
+    encoder_state: torch.Tensor
+    """(2, 64, embed) from `encode`."""
+    image_count: int
+    settings: SamplingSettings
+    generator: torch.Generator
+    """The only source of randomness of this request's draws."""
+    progress: ProgressCallback | None = None
+
+
+DecodeOutcome = torch.Tensor | Exception
+"""A request's (image_count, 256) image tokens, or the exception its progress callback raised."""
+
+
 class GenerationBackend(Protocol):
-    """The heavy stages of one generation, on one device. Blocking: run in a worker thread."""
+    """The heavy stages of generation, on one device. Blocking: run in a worker thread."""
 
     name: str
     """The backend's name: "reference", "fast", "int8", "int8-raw"."""
@@ -43,57 +58,31 @@ class GenerationBackend(Protocol):
     """Whether images are pixel-identical to stock min-dalle for the same seed."""
     int8_path: str | None
     """The int8 arithmetic in use ("vnni", "7-bit"), "refused: <why>" where int8 was asked
-    for and this backend stands in for it, else None (int8_path.py)."""
+    for and this backend stands in for it, else None (min_dalle/kernels/int8_path.py)."""
+    planner: BatchPlanner | None
+    """Which requests may decode as one batch; None: the backend decodes one at a time."""
 
     def encode(self, text_tokens: torch.Tensor) -> torch.Tensor:
         """Encode (2, 64) text tokens (row 0 unconditional, row 1 the prompt)."""
+        ...
 
-    def decode(
-        self,
-        *,
-        text_tokens: torch.Tensor,
-        encoder_state: torch.Tensor,
-        image_count: int,
-        settings: SamplingSettings,
-        generator: torch.Generator,
-        progress: ProgressCallback | None = None,
-    ) -> torch.Tensor:
-        """Draw (image_count, 256) image tokens, drawing randomness only from `generator`."""
+    def decode(self, requests: Sequence[DecodeRequest]) -> list[DecodeOutcome]:
+        """Draw each request's image tokens, in order, batched where the planner allows.
+
+        Each request keeps its own settings, generator and progress callback. A request whose
+        callback raises (its client left) gets that exception in its place and no more
+        callbacks; the others go on.
+        """
+        ...
 
     def detokenize(self, image_tokens: torch.Tensor) -> torch.Tensor:
         """Turn (image_count, 256) tokens into a float (256*g, 256*g, 3) grid in 0..255."""
+        ...
 
 
-BACKEND_NAMES: Final = ("reference", "fast", "int8", "int8-raw")
-
-
-def make_backend(name: str, modules: DalleModules) -> GenerationBackend:
-    """Return the backend called `name` over loaded modules; ValueError for an unknown name."""
-    if name == "reference":
-        from .min_dalle.reference import ReferenceBackend
-
-        return ReferenceBackend(modules)
-    if name == "fast":
-        from .min_dalle.fast import FastBackend
-
-        return FastBackend(modules)
-    if name in ("int8", "int8-raw"):
-        from .min_dalle.kernels.int8_path import int8_path
-
-        path = int8_path()
-        if path.arithmetic is None:
-            from .min_dalle.fast import FastBackend
-
-            _LOGGER.warning("Backend %s refused, using fast instead: %s", name, path.refusal)
-            fallback = FastBackend(modules)
-            fallback.int8_path = path.label
-            return fallback
-    if name == "int8":
-        from .min_dalle.drafting import DraftedInt8Backend
-
-        return DraftedInt8Backend(modules)
-    if name == "int8-raw":
-        from .min_dalle.fast import Int8Backend
-
-        return Int8Backend(modules)
-    raise ValueError(f"unknown generation backend {name!r} (choose {', '.join(BACKEND_NAMES)})")
+def decode_one(backend: GenerationBackend, request: DecodeRequest) -> torch.Tensor:
+    """Decode a single request; raise what its progress callback raised."""
+    (outcome,) = backend.decode([request])
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome

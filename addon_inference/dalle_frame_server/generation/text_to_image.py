@@ -1,18 +1,12 @@
-"""The text-to-image interface the HTTP layer uses; one implementation per backend."""
+"""The text-to-image interface the HTTP layer uses: PNG bytes in, no model internals out."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PIL import Image
-
-IMAGE_TOKEN_COUNT = 256
-"""Decoder steps per image: min-dalle draws 16x16 image tokens."""
-
-ProgressCallback = Callable[[int, int], None]
-"""Called as progress(step, total) after each decoder step, from the worker thread."""
+from .interface import ProgressCallback
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,7 +22,7 @@ class GenerationRequest:
 
 
 class TextToImage(ABC):
-    """A loaded text-to-image model. `generate` is blocking: call it from a worker thread."""
+    """A loaded text-to-image model. Its methods block: call them from a worker thread."""
 
     model_name: str
     """"mini", "mega" or "test"."""
@@ -38,19 +32,18 @@ class TextToImage(ABC):
     """"float32", "float16" or "bfloat16"."""
 
     @abstractmethod
-    def generate(
-        self, request: GenerationRequest, progress: ProgressCallback | None = None
-    ) -> Image.Image:
-        """Return an RGB image of 256*grid_size pixels square; same request, same pixels."""
-
-    def can_batch(self, requests: Sequence[GenerationRequest]) -> bool:
-        """Whether `generate_batch` takes these requests as one batch (by default: never)."""
-        return False
-
-    def generate_batch(
+    def generate_pngs(
         self,
         requests: Sequence[GenerationRequest],
         progress: Sequence[ProgressCallback | None],
-    ) -> list[Image.Image | Exception]:
-        """Generate requests `can_batch` accepted as one batch; one image or error each."""
-        raise NotImplementedError(f"{type(self).__name__} does not batch requests")
+    ) -> list[bytes | Exception]:
+        """Generate one turn: one request, or several `can_batch` accepted, as PNG bytes each.
+
+        Each image is 256*grid_size pixels square; same request, same pixels. A request whose
+        progress callback raised (its client left) gets that exception in its place. Raises
+        `ModelFailedError` (errors.py) when the model fails the turn (out of memory included).
+        """
+
+    def can_batch(self, requests: Sequence[GenerationRequest]) -> bool:
+        """Whether `generate_pngs` takes these requests as one batch (by default: never)."""
+        return False

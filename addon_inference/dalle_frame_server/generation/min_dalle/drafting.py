@@ -27,16 +27,12 @@ from typing import Final
 
 import torch
 
-from ..batching import DecodeRequest, batch_rows
+from ..batching import batch_rows
+from ..interface import DecodeRequest
 from ..models.loading import DalleModules
-from ..text_to_image import IMAGE_TOKEN_COUNT
-from .fast import (
-    DEFAULT_MAX_BATCH_IMAGES,
-    START_TOKEN,
-    FastBackend,
-    Int8Backend,
-    draw_batch,
-)
+from ..models.shapes import IMAGE_TOKEN_COUNT, START_TOKEN
+from .fast import DEFAULT_MAX_BATCH_IMAGES, FastBackend, draw_batch
+from .int8_raw import Int8Backend
 from .kernels.decoder import DecodeBuffers, FastDecoder
 from .kernels.sampling import kept_count, sampling_tensor
 from .kernels.step_runner import EagerStepRunner, StepRunner
@@ -157,7 +153,7 @@ class DraftedInt8Backend(Int8Backend):
         """Prepare requests (encoded, at most `MAX_DRAFTED_IMAGES` images) for `next_round`."""
         image_total = sum(request.image_count for request in requests)
         text_tokens, encoder_state = batch_rows(requests)
-        buffers = self._runner.buffers(2 * image_total)
+        buffers = self.runner.buffers(2 * image_total)
         self.decoder.start(
             buffers,
             text_tokens=text_tokens,

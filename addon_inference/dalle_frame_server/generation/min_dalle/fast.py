@@ -1,20 +1,16 @@
-"""The `fast` (exact) and `int8-raw` generation backends, and batched decoding of requests.
+"""The `fast` (exact) generation backend, and batched decoding of requests.
 
 `FastBackend` paints, on the CPU in float32, the same pixels as stock min-dalle for the same
 seed (tests compare every token and pixel); see kernels/decoder.py for what changes, and
 docs/ARCHITECTURE.md "Performance" for the measured figures. MKL runs a 2-row GEMM on one
 thread; kernels/parallel.py spreads it over the cores as one batched GEMM of column blocks. On
 CUDA it runs the same step in the model's half dtype and replays it as a CUDA graph
-(kernels/step_runner.py); that path is not claimed bit-identical (`exact` is False there) because cuBLAS
-may choose other kernels than stock's einsum, and it has not been measured here (no GPU).
+(kernels/step_runner.py); that path is not claimed bit-identical (`exact` is False there)
+because cuBLAS may choose other kernels than stock's einsum, and it has not been measured
+here (no GPU).
 
-`Int8Backend` (`int8-raw`) is opt-in for CPUs: the decoder's projections run as int8 GEMMs
-with per-channel weight scales and dynamic per-row activation scales (fast_int8.py); not
-exact: a seed gives a similar but different image. The `int8` backend (min_dalle/drafting.py) uses
-it to draft tokens that the float32 decoder then checks.
-
-`decode_many` decodes several queued requests as one batch where that is allowed (see
-generation/batching.py); `decode` is the one-request case of it.
+`decode` decodes several queued requests as one batch where its `planner` allows that (see
+generation/batching.py). The int8 backends (int8_raw.py, drafting.py) build on this one.
 
 Where the networks use their weights in place from memory-mapped files (CPU, float32 files),
 the backend keeps only the working network's pages resident (models/residency.py).
@@ -28,19 +24,15 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from ..batching import BatchPlanner, DecodeRequest, batch_rows
-from ..interface import ProgressCallback, SamplingSettings
+from ..batching import BatchPlanner, batch_rows
+from ..interface import DecodeOutcome, DecodeRequest, SamplingSettings
 from ..models.loading import DalleModules
 from ..models.memory import return_freed_memory
 from ..models.residency import WeightResidency
-from ..models.shapes import IMAGE_VOCAB_USED
-from ..text_to_image import IMAGE_TOKEN_COUNT
+from ..models.shapes import IMAGE_TOKEN_COUNT, START_TOKEN
 from .kernels.decoder import FastDecoder, StackingPlan
 from .kernels.encoder import FastEncoder
-from .kernels.int8 import Int8Projection
-from .kernels.int8_path import int8_arithmetic
 from .kernels.linear import ProjectionGroup, check_stacking
 from .kernels.parallel import ColumnSplitter
 from .kernels.sampling import draw_tokens, kept_count, sampling_tensor
@@ -50,14 +42,11 @@ from .kernels.weights import DecoderWeights, Dense
 
 _LOGGER = logging.getLogger(__name__)
 
-START_TOKEN = IMAGE_VOCAB_USED - 1
-"""min-dalle starts every image with token 2**14 - 1."""
-
 COMMON_ROW_COUNTS = (2, 8, 18)
 """Decoder rows of one request of grid 1, 2 and 3 (two rows per image)."""
 
 DEFAULT_MAX_BATCH_IMAGES = 9
-"""Most images decoded as one batch by `decode_many` (the cache grows with every image)."""
+"""Most images decoded as one batch by `decode` (the cache grows with every image)."""
 
 CPU_JOINED_IMAGES = 4
 """Most images of several requests joined into one batch on a CPU. Measured on the 2-core
@@ -71,7 +60,7 @@ class FastBackend:
 
     name = "fast"
     int8_path: str | None = None
-    """None, or "refused: <why>" where it stands in for a refused int8 backend (backend.py)."""
+    """None, or "refused: <why>" where it stands in for a refused int8 backend (backends.py)."""
 
     def __init__(
         self,
@@ -119,13 +108,13 @@ class FastBackend:
             self.residency.release("detokenizer")
         return_freed_memory()
         self.exact = self._is_exact()
-        self._runner: StepRunner = make_step_runner(
+        self.runner: StepRunner = make_step_runner(
             self.decoder, self.device, self.dtype, cuda_graphs=cuda_graphs
         )
         if max_joined_images is None:
             max_joined_images = CPU_JOINED_IMAGES if self.device.type == "cpu" else max_batch_images
         self.planner = BatchPlanner(
-            self._decoding_together_is_exact,
+            self.decoding_together_is_exact,
             exact=self.exact,
             max_images=min(max_joined_images, max_batch_images),
         )
@@ -215,31 +204,7 @@ class FastBackend:
         with torch.inference_mode(), self._autocast():
             return self.encoder(text_tokens)
 
-    def decode(
-        self,
-        *,
-        text_tokens: torch.Tensor,
-        encoder_state: torch.Tensor,
-        image_count: int,
-        settings: SamplingSettings,
-        generator: torch.Generator,
-        progress: ProgressCallback | None = None,
-    ) -> torch.Tensor:
-        """Draw (image_count, 256) image tokens, drawing randomness only from `generator`."""
-        request = DecodeRequest(
-            text_tokens=text_tokens,
-            encoder_state=encoder_state,
-            image_count=image_count,
-            settings=settings,
-            generator=generator,
-            progress=progress,
-        )
-        (outcome,) = self.decode_many([request])
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
-
-    def decode_many(self, requests: Sequence[DecodeRequest]) -> list[torch.Tensor | Exception]:
+    def decode(self, requests: Sequence[DecodeRequest]) -> list[DecodeOutcome]:
         """Decode several requests, batched where allowed; each one's (n, 256) tokens, in order.
 
         Each request keeps its own settings, generator and progress callback. In exact mode a
@@ -261,7 +226,7 @@ class FastBackend:
 
     def _decode_batch(self, requests: Sequence[DecodeRequest]) -> list[torch.Tensor | Exception]:
         """Decode requests as one batch of rows (see `batch_rows`)."""
-        return self._step_batch(requests, self._runner)
+        return self._step_batch(requests, self.runner)
 
     def _step_batch(
         self, requests: Sequence[DecodeRequest], runner: StepRunner
@@ -317,7 +282,7 @@ class FastBackend:
             except Exception as error:  # the callback's way of saying "stop" (client left)
                 stopped[index] = error
 
-    def _decoding_together_is_exact(self, image_counts: Sequence[int]) -> bool:
+    def decoding_together_is_exact(self, image_counts: Sequence[int]) -> bool:
         """Check that one step gives requests of these sizes the same logits alone and together."""
         generator = torch.Generator(device="cpu").manual_seed(len(image_counts))
         embed = self.decoder.weights.embed_count
@@ -375,74 +340,6 @@ class FastBackend:
             return self.detokenizer(image_tokens)
 
 
-class Int8Backend(FastBackend):
-    """`FastBackend` with the decoder's projections in int8 (CPU; not exact, see fast_int8.py).
-
-    The image-token head stays in float32 unless `quantize_head`: the sampler amplifies its
-    errors 16-fold (supercondition), and with it in float32 the logits' argmax, given the same
-    history, agreed with the exact path on 95-97% of steps instead of 92-93% (mini-shaped
-    random weights), for ~1.3x the step time on one thread (the head's 2-row GEMM is then
-    split over the cores as in the fast backend).
-
-    By default the backend takes the decoder over: once quantized, the float32 weights of the
-    projections it replaced are released (most of the decoder's memory), and the module
-    `modules.decoder` can no longer run by itself. The encoder, the VQGAN and the
-    cross-attention key/value projections of the text stay in float32.
-    """
-
-    name = "int8-raw"
-
-    def __init__(
-        self,
-        modules: DalleModules,
-        *,
-        quantize_head: bool = False,
-        release_float_weights: bool = True,
-        max_batch_images: int = DEFAULT_MAX_BATCH_IMAGES,
-    ) -> None:
-        self._quantize_head = quantize_head
-        self._release = release_float_weights
-        super().__init__(
-            modules,
-            cuda_graphs=False,
-            max_batch_images=max_batch_images,
-        )
-
-    def _build_decoder(self, modules: DalleModules, *, stack: bool) -> FastDecoder:
-        """Gather the decoder's weights as stacked int8 projections."""
-        if self.device.type != "cpu":
-            raise ValueError(
-                f"the int8 backend runs on the CPU only, not {self.device.type} "
-                "(on a GPU use the fast backend in float16)"
-            )
-
-        arithmetic = int8_arithmetic()
-        self.int8_path = arithmetic.name
-
-        def make(weight: torch.Tensor) -> Int8Projection:
-            """Quantize one weight; let the float pages read so far go (if mapped)."""
-            projection = Int8Projection.from_weight(weight, arithmetic)
-            self.residency.release("decoder")
-            return projection
-
-        weights = DecoderWeights.from_decoder(
-            modules.decoder,
-            stack_qkv=False,
-            stack_glu=False,
-            make_projection=make,
-            head_projection=None if self._quantize_head else Dense(self._splitter),
-        )
-        if self._release:
-            _release_quantized_weights(modules.decoder, head=self._quantize_head)
-        # Parts are never kept for int8: each group is one stacked int8 GEMM at every size.
-        # Not exact anyway: attend to the written cache slots only (fewer reads).
-        return FastDecoder(weights, cache_dtype=self.dtype, used_slots_only=True)
-
-    def _is_exact(self) -> bool:
-        """int8 arithmetic never reproduces stock's images."""
-        return False
-
-
 def draw_batch(
     requests: Sequence[DecodeRequest],
     logits: torch.Tensor,
@@ -470,17 +367,3 @@ def draw_batch(
         )
         first = last
     return torch.cat(drawn)
-
-
-def _release_quantized_weights(decoder: nn.Module, *, head: bool) -> None:
-    """Replace the float weights the int8 projections now hold with empty tensors."""
-    linears: list[nn.Linear] = [decoder.lm_head] if head else []
-    for layer in decoder.layers:
-        attention, cross, glu = layer.self_attn, layer.encoder_attn, layer.glu
-        linears += [attention.q_proj, attention.k_proj, attention.v_proj, attention.out_proj]
-        linears += [cross.q_proj, cross.out_proj, glu.fc0, glu.fc1, glu.fc2]
-    for linear in linears:
-        linear.weight = nn.Parameter(linear.weight.new_empty(0), requires_grad=False)
-
-
-__all__ = ["DecodeRequest", "FastBackend", "Int8Backend"]

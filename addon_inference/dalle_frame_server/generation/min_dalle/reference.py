@@ -12,20 +12,14 @@ images equal stock min-dalle's pixel for pixel.
 from __future__ import annotations
 
 import contextlib
-from typing import Final
+from collections.abc import Sequence
 
 import torch
 
-from ..interface import ProgressCallback, SamplingSettings
+from ..batching import BatchPlanner
+from ..interface import DecodeOutcome, DecodeRequest
 from ..models.loading import DalleModules
-from ..models.shapes import IMAGE_VOCAB_USED
-from ..text_to_image import IMAGE_TOKEN_COUNT
-
-START_TOKEN: Final = IMAGE_VOCAB_USED - 1
-"""min-dalle starts every image with token 2**14 - 1."""
-
-PAD_TOKEN: Final = 1
-"""Text padding id (min-dalle hard-codes it; the attention mask is tokens != 1)."""
+from ..models.shapes import IMAGE_TOKEN_COUNT, IMAGE_VOCAB_USED, PAD_TOKEN, START_TOKEN
 
 
 class ReferenceBackend:
@@ -34,6 +28,8 @@ class ReferenceBackend:
     name = "reference"
     exact = True
     int8_path: str | None = None
+    planner: BatchPlanner | None = None
+    """Never batches: stock decodes one request at a time."""
 
     def __init__(self, modules: DalleModules) -> None:
         self._modules = modules
@@ -46,18 +42,18 @@ class ReferenceBackend:
         with self._autocast():
             return self._modules.encoder.forward(text_tokens)
 
-    def decode(
-        self,
-        *,
-        text_tokens: torch.Tensor,
-        encoder_state: torch.Tensor,
-        image_count: int,
-        settings: SamplingSettings,
-        generator: torch.Generator,
-        progress: ProgressCallback | None = None,
-    ) -> torch.Tensor:
-        """Draw (image_count, 256) image tokens, randomness only from `generator`."""
+    def decode(self, requests: Sequence[DecodeRequest]) -> list[DecodeOutcome]:
+        """Draw each request's image tokens, one request after another (see the module doc)."""
+        return [self._decode_one(request) for request in requests]
+
+    def _decode_one(self, request: DecodeRequest) -> DecodeOutcome:
+        """Draw (image_count, 256) image tokens, randomness only from the request's generator.
+
+        Stops at the step whose progress callback raises, and returns that exception.
+        """
+        image_count, settings = request.image_count, request.settings
         decoder = self._modules.decoder
+        text_tokens, encoder_state = request.text_tokens, request.encoder_state
         with self._autocast():
             expanded_indices = [0] * image_count + [1] * image_count
             text_tokens = text_tokens[expanded_indices]
@@ -88,15 +84,18 @@ class ReferenceBackend:
             with self._autocast():
                 image_tokens[:, i + 1], attention_state = self._sample_tokens(
                     sampling,
-                    generator,
+                    request.generator,
                     attention_mask=attention_mask,
                     encoder_state=encoder_state,
                     attention_state=attention_state,
                     prev_tokens=image_tokens[:, [i]],
                     token_index=token_indices[[i]],
                 )
-            if progress is not None:
-                progress(i + 1, IMAGE_TOKEN_COUNT)
+            if request.progress is not None:
+                try:
+                    request.progress(i + 1, IMAGE_TOKEN_COUNT)
+                except Exception as error:  # the callback's way of saying "stop" (client left)
+                    return error
         return image_tokens[:, 1:]
 
     def detokenize(self, image_tokens: torch.Tensor) -> torch.Tensor:

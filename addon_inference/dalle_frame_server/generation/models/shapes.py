@@ -1,4 +1,4 @@
-"""The sizes of min-dalle's networks: mini and mega (fixed by their weights), the test model."""
+"""The sizes of min-dalle's networks (mini, mega, the test model) and its fixed token ids."""
 
 from __future__ import annotations
 
@@ -10,6 +10,15 @@ TEXT_TOKEN_COUNT: Final = 64
 
 IMAGE_VOCAB_USED: Final = 2**14
 """Image tokens the sampler draws from (the VQGAN codebook size); the start token is 2**14 - 1."""
+
+IMAGE_TOKEN_COUNT: Final = 256
+"""Decoder steps per image: min-dalle draws 16x16 image tokens."""
+
+START_TOKEN: Final = IMAGE_VOCAB_USED - 1
+"""min-dalle starts every image with token 2**14 - 1."""
+
+PAD_TOKEN: Final = 1
+"""Text padding id (min-dalle hard-codes it; the attention mask is tokens != 1)."""
 
 
 @dataclass(frozen=True, kw_only=True)

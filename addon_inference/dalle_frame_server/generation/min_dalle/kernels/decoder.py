@@ -22,12 +22,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ...text_to_image import IMAGE_TOKEN_COUNT
+from ...models.shapes import IMAGE_TOKEN_COUNT, PAD_TOKEN
 from .attention import attend, attention_bias, causal_bias_table, keys_for_bmm, values_for_bmm
 from .weights import DecoderLayerWeights, DecoderWeights, GluWeights
-
-PAD_TOKEN = 1
-"""Text padding id (min-dalle hard-codes it: the cross-attention mask is tokens != 1)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,9 @@ import torch
 import torch.nn.functional as F
 
 from ...models.min_dalle_classes import DalleBartEncoder
+from ...models.shapes import PAD_TOKEN
 from .attention import attend, attention_bias, keys_for_bmm, values_for_bmm
-from .decoder import PAD_TOKEN, glu
+from .decoder import glu
 from .linear import DenseProjection, ProjectionGroup, stacking_is_exact
 from .weights import Dense, GluWeights, Norm, glu_weights, projection_group
 
