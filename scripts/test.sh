@@ -26,6 +26,8 @@ step "lint: shellcheck"
 mapfile -t shell_scripts < <(find . -path ./.venvs -prune -o -path ./build -prune -o \
   \( -name '*.sh' -o -path ./.ci/run \) -type f -print | sort)
 shellcheck "${shell_scripts[@]}" || status=1
+step "types: mypy (server)"
+"$venvs/server/bin/mypy" --config-file addon_inference/pyproject.toml || status=1
 
 # run_suite NAME FOLDER [PYTEST ARGS...]: runs pytest with the interpreter in "${python[@]}".
 run_suite() {

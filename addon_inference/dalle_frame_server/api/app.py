@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from ..asr.wav_audio import MAX_WAV_BYTES
 from ..loading import (
@@ -36,7 +37,7 @@ def create_app(
     transcriber_loader: TranscriberLoader = load_transcriber,
 ) -> web.Application:
     """Return the application; the models start loading when it starts serving."""
-    middlewares = [error_middleware]
+    middlewares: list[Middleware] = [error_middleware]
     if settings.token:
         middlewares.append(auth_middleware(settings.token))
     app = web.Application(middlewares=middlewares, client_max_size=MAX_WAV_BYTES)

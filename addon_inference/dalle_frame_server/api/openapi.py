@@ -17,7 +17,7 @@ from .generate_request import (
 )
 
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
-_MALFORMED_HTTP = {
+_MALFORMED_HTTP: dict[str, Any] = {
     "description": (
         "Malformed HTTP (e.g. bytes not allowed in a header): answered by the HTTP layer "
         "before the API sees the request, as plain text"

@@ -59,8 +59,11 @@ class GenerationBackend(Protocol):
     int8_path: str | None
     """The int8 arithmetic in use ("vnni", "7-bit"), "refused: <why>" where int8 was asked
     for and this backend stands in for it, else None (min_dalle/kernels/int8_path.py)."""
-    planner: BatchPlanner | None
-    """Which requests may decode as one batch; None: the backend decodes one at a time."""
+
+    @property
+    def planner(self) -> BatchPlanner | None:
+        """Which requests may decode as one batch; None: the backend decodes one at a time."""
+        ...
 
     def encode(self, text_tokens: torch.Tensor) -> torch.Tensor:
         """Encode (2, 64) text tokens (row 0 unconditional, row 1 the prompt)."""

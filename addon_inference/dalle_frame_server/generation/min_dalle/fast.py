@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -33,7 +34,7 @@ from ..models.residency import WeightResidency
 from ..models.shapes import IMAGE_TOKEN_COUNT, START_TOKEN
 from .kernels.decoder import FastDecoder, StackingPlan
 from .kernels.encoder import FastEncoder
-from .kernels.linear import ProjectionGroup, check_stacking
+from .kernels.linear import DenseProjection, ProjectionGroup, check_stacking
 from .kernels.parallel import ColumnSplitter
 from .kernels.sampling import draw_tokens, kept_count, sampling_tensor
 from .kernels.step_runner import StepRunner, make_step_runner
@@ -177,7 +178,8 @@ class FastBackend:
 
     def _stacked_group_is_exact(self, group: ProjectionGroup, rows: int) -> bool:
         """Whether a stacked dense group's single GEMM is exact at `rows` rows."""
-        parts = [part.weight for part in group.parts or ()]
+        # A stacked float group's parts are dense projections (`Dense` made them).
+        parts = [cast(DenseProjection, part).weight for part in group.parts or ()]
         check = check_stacking(parts, [rows], run=self._probe_linear)
         if not check.views_always_exact:
             _LOGGER.warning(

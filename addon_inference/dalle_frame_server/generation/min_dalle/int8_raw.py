@@ -8,6 +8,8 @@ decoder then checks.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -87,7 +89,7 @@ class Int8Backend(FastBackend):
         return False
 
 
-def _release_quantized_weights(decoder: nn.Module, *, head: bool) -> None:
+def _release_quantized_weights(decoder: Any, *, head: bool) -> None:
     """Replace the float weights the int8 projections now hold with empty tensors."""
     linears: list[nn.Linear] = [decoder.lm_head] if head else []
     for layer in decoder.layers:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -102,7 +103,7 @@ class FastDecoder:
         layers = len(weights.layers)
         heads = weights.head_count
         size = weights.embed_count // heads
-        cache = {"device": device, "dtype": self.cache_dtype}
+        cache: dict[str, Any] = {"device": device, "dtype": self.cache_dtype}
         return DecodeBuffers(
             rows=rows,
             keys_t=torch.zeros(layers, rows, heads, size, IMAGE_TOKEN_COUNT, **cache),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -141,9 +142,9 @@ class DecoderWeights:
 
 
 def _layer_weights(
-    layer: nn.Module, *, stack_qkv: bool, stack_glu: bool, make_projection: ProjectionFactory
+    layer: Any, *, stack_qkv: bool, stack_glu: bool, make_projection: ProjectionFactory
 ) -> DecoderLayerWeights:
-    """Gather one `DecoderLayer`'s weights."""
+    """Gather one `DecoderLayer`'s weights (min-dalle's modules are untyped: `Any`)."""
     attention = layer.self_attn
     cross = layer.encoder_attn
     return DecoderLayerWeights(
@@ -165,7 +166,7 @@ def _layer_weights(
     )
 
 
-def glu_weights(glu: nn.Module, *, stack: bool, make_projection: ProjectionFactory) -> GluWeights:
+def glu_weights(glu: Any, *, stack: bool, make_projection: ProjectionFactory) -> GluWeights:
     """Gather a min-dalle `GLU` block's weights."""
     return GluWeights(
         norm_in=Norm.of(glu.ln0),
