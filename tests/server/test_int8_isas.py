@@ -26,10 +26,10 @@ from dalle_frame_server.generation.min_dalle.kernels.cpu_isa import (
 ROOT = Path(__file__).resolve().parents[2]
 
 INT8_TESTS = (
-    "tests/server/test_fast_int8.py",
+    "tests/server/test_int8_backend.py",
     "tests/server/test_int8_path.py",
-    "tests/server/test_fast_parts.py::test_int8_projection_is_close_to_float",
-    "tests/server/test_fast_drafting.py::test_drafted_tokens_equal_the_exact_path",
+    "tests/server/test_kernels.py::test_int8_projection_is_close_to_float",
+    "tests/server/test_int8_drafting.py::test_drafted_tokens_equal_the_exact_path",
 )
 """The int8 accuracy tests, the drafts' acceptance and the path's own checks."""
 

@@ -1,4 +1,4 @@
-"""The min-dalle benchmark's one command runs end to end and says what it measured."""
+"""The generation speed benchmark's one command runs end to end and says what it measured."""
 
 from __future__ import annotations
 
