@@ -10,10 +10,13 @@
 # clean system. Downloaded .debs and pip's wheels are kept in the cache (bound as the root's
 # /var/cache/apt/archives and /root/.cache/pip), so repeated runs download nothing new. The
 # checkout and /tmp are bound in at their own paths; processes in the root share the host's
-# loopback. The roots are amd64: arm64 under qemu-user is ~400x slower and is not used here.
+# loopback. The roots are amd64 (this machine's own); SUITE-arm64 (e.g. trixie-arm64) makes an
+# arm64 root run under qemu-user (binfmt_misc; debootstrap --foreign, then its second stage
+# under emulation): a Pi's own wheels, but many times slower, so the test suite does not use it.
 # Needs root (it uses sudo otherwise).
 #
-#   scripts/pi_roots.sh build SUITE...      build the roots if missing (bookworm, trixie)
+#   scripts/pi_roots.sh build SUITE...      build the roots if missing (bookworm, trixie,
+#                                           bookworm-arm64, trixie-arm64)
 #   scripts/pi_roots.sh path SUITE          print a root's folder
 #   scripts/pi_roots.sh run SUITE CMD...    run CMD in a throwaway copy of the root
 set -euo pipefail
@@ -32,15 +35,53 @@ as_root() {
 
 check_suite() {
   case "$1" in
-    bookworm | trixie) ;;
-    *) log "unknown suite '$1': bookworm or trixie"; exit 2 ;;
+    bookworm | trixie | bookworm-arm64 | trixie-arm64) ;;
+    *) log "unknown suite '$1': bookworm, trixie, bookworm-arm64 or trixie-arm64"; exit 2 ;;
   esac
+}
+
+arch_of() {
+  # bookworm: amd64; trixie-arm64: arm64
+  [[ $1 == *-arm64 ]] && echo arm64 || echo amd64
 }
 
 root_dir() {
   local key
-  key=$(echo "$1 amd64 $layout_version ${packages[*]}" | sha256sum | cut -c1-12)
+  key=$(echo "${1%-arm64} $(arch_of "$1") $layout_version ${packages[*]}" | sha256sum | cut -c1-12)
   echo "$cache/roots/pi-$1-$key"
+}
+
+enable_emulation() {
+  # Debian's qemu-user-static runs arm64 programs (registered with a fixed interpreter, so it
+  # works inside a chroot).
+  if ! command -v qemu-aarch64-static >/dev/null || ! command -v update-binfmts >/dev/null; then
+    log "installing qemu-user-static and binfmt-support (Debian packages)"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
+      qemu-user-static binfmt-support >/dev/null
+  fi
+  [[ -e /proc/sys/fs/binfmt_misc/register ]] ||
+    as_root mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  [[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]] || as_root update-binfmts --enable qemu-aarch64
+  grep -q '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64 || {
+    log "binfmt_misc does not run arm64 programs here (qemu-aarch64 is not enabled)"
+    return 1
+  }
+}
+
+bootstrap() {
+  # debootstrap's minbase: natively, or for arm64 its first stage here and the second under
+  # emulation.
+  local suite=$1 work=$2 release=${1%-arm64} arch
+  arch=$(arch_of "$suite")
+  if [[ $arch == amd64 ]]; then
+    as_root debootstrap --variant=minbase --cache-dir="$cache/pi-apt/$suite" "$release" "$work" \
+      "$mirror"
+  else
+    enable_emulation
+    as_root debootstrap --arch=arm64 --foreign --variant=minbase "$release" "$work" "$mirror" &&
+      as_root chroot "$work" /debootstrap/debootstrap --second-stage
+  fi
 }
 
 in_chroot() {
@@ -74,9 +115,8 @@ build() {
   work="$dir.partial"
   as_root rm -rf "$work"
   mkdir -p "$(dirname "$dir")" "$cache/pi-apt/$suite/partial"
-  log "building a Debian $suite root in $dir (a few minutes, once)"
-  as_root debootstrap --variant=minbase --cache-dir="$cache/pi-apt/$suite" "$suite" "$work" \
-    "$mirror" >"$work.log" 2>&1 || {
+  log "building a Debian $suite root in $dir (a few minutes, once; arm64: longer)"
+  bootstrap "$suite" "$work" >"$work.log" 2>&1 || {
     tail -20 "$work.log" >&2
     log "debootstrap failed; the whole log is $work.log"
     return 1
@@ -115,6 +155,7 @@ run() {
   shift
   build "$suite"
   dir=$(root_dir "$suite")
+  [[ $(arch_of "$suite") == amd64 ]] || enable_emulation
   here=$(pwd)
   mkdir -p "$cache/pi-apt/$suite/partial" "$cache/pi-pip/$suite"
   scratch=$(mktemp -d "$cache/roots/scratch.XXXXXX")

@@ -68,7 +68,9 @@ echo "picture shown"
 step "where the libraries come from"
 "$venv_python" - <<'PY'
 import importlib
+import platform
 
+print(f"machine {platform.machine()}, Python {platform.python_version()}")
 for name in ("numpy", "PIL", "aiohttp", "yaml", "spidev", "gpiod", "soxr", "sounddevice", "inky"):
     try:
         module = importlib.import_module(name)
