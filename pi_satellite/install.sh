@@ -101,7 +101,8 @@ check_system() {
   command -v python3 >/dev/null || die "python3 is missing: sudo apt install python3"
   python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
     die "the satellite needs Python 3.11 or newer; this system has $(python3 --version)"
-  arch=$(dpkg --print-architecture)
+  arch=$(dpkg --print-architecture 2>/dev/null) ||
+    die "dpkg is missing: the installer needs Raspberry Pi OS (or another Debian)"
   case "$(uname -m)" in
     armv6l)
       die "this is an ARMv6 board (Pi 1 or Pi Zero W): too slow for the satellite and without wheels for its libraries; use a Pi Zero 2 W, 3, 4 or 5" ;;
