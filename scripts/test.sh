@@ -52,6 +52,8 @@ python=("$venvs/server/bin/python")
 run_suite server tests/server "$@"
 # The add-on image built by podman and its container run (scripts/addon_image.sh).
 run_suite addon-image tests/addon_image "$@"
+# The server on arm64 under qemu-user (scripts/arm_root.sh): start-up, int8 refused, ASR, steps.
+run_suite arm64 tests/arm64 "$@"
 run_suite repo tests/repo "$@"
 python=("$ha_root" run /opt/venvs/ha-2026.11/bin/python)
 COVERAGE_FILE="$results/.coverage.ha-2026.11" run_suite "ha-2026.11" tests/ha "${ha_args[@]}" "$@"
