@@ -32,7 +32,7 @@ CONF_PROMPT_FILE: Final = "prompt_file"
 CONF_HISTORY_SIZE: Final = "history_size"
 DEFAULT_HISTORY_SIZE: Final = 50
 
-# Options: how the Frame image is rendered for the panel (choices live in render.py)
+# Options: how the Frame image is rendered for the panel (choices live in render/)
 CONF_PANEL: Final = "panel"
 CONF_ORIENTATION: Final = "orientation"
 CONF_FIT: Final = "fit"

@@ -1,4 +1,4 @@
-"""The entry options that shape the Frame image, as render.py's RenderOptions."""
+"""The entry options that shape the Frame image, as the renderer's RenderOptions."""
 
 from __future__ import annotations
 

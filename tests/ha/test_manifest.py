@@ -213,7 +213,7 @@ def test_entity_translations_and_icons() -> None:
 
 
 def test_selector_translations_match_render_choices() -> None:
-    """The options form's choices are exactly what render.py accepts."""
+    """The options form's choices are exactly what the renderer (render/) accepts."""
     selector = _load_json(INTEGRATION / "translations" / "en.json")["selector"]
     assert set(selector["orientation"]["options"]) == set(render.ORIENTATIONS)
     assert set(selector["fit"]["options"]) == set(render.FITS)

@@ -22,7 +22,7 @@ from custom_components.dalle_frame.render import (
 )
 
 # The panels' colours as the inky 2.6.0 drivers define them, written out here independently
-# of render_panels: (name, panel index, SATURATED_PALETTE entry, DESATURATED_PALETTE entry).
+# of render/panels.py: (name, panel index, SATURATED_PALETTE entry, DESATURATED_PALETTE entry).
 UC8159 = [
     ("black", 0, (57, 48, 57), (0, 0, 0)),
     ("white", 1, (255, 255, 255), (255, 255, 255)),
@@ -53,6 +53,7 @@ EXPECTED_PANELS = {
     "inky_impression_4": ((640, 400), UC8159),
     "inky_impression_5_7": ((600, 448), UC8159),
     "inky_impression_7_3": ((800, 480), AC073TC1A),
+    "inky_impression_spectra_4": ((600, 400), SPECTRA),
     "inky_impression_spectra_7_3": ((800, 480), SPECTRA),
     "inky_impression_spectra_13_3": ((1600, 1200), SPECTRA),
 }

@@ -10,9 +10,9 @@ import PIL
 import pytest
 from PIL import Image
 
-from custom_components.dalle_frame import render
 from custom_components.dalle_frame.render import FITS, PANELS, RenderOptions, render_frame
-from custom_components.dalle_frame.render_dither import (
+from custom_components.dalle_frame.render import pipeline as render
+from custom_components.dalle_frame.render.dither import (
     _LINEAR,
     DITHER_FUNCTIONS,
     dither_floyd_steinberg,
@@ -72,9 +72,9 @@ def test_pass_order_follows_the_installed_pillow() -> None:
     """Pillow 13+ goes vertical first when the height shrinks by over twice the width's pixels."""
     tall_shrink = ((256, 1024), (112, 448))  # 576 rows fewer, 144 columns fewer
     expected = int(PIL.__version__.split(".")[0]) >= 13
-    assert render._vertical_first(*tall_shrink) is expected
-    assert render._vertical_first((256, 256), (600, 448)) is False  # enlarging
-    assert render._vertical_first((1024, 1024), (600, 448)) is False  # 576 < 2 x 424
+    assert render.vertical_first(*tall_shrink) is expected
+    assert render.vertical_first((256, 256), (600, 448)) is False  # enlarging
+    assert render.vertical_first((1024, 1024), (600, 448)) is False  # 576 < 2 x 424
 
 
 def test_fit_plans_match_the_documented_fits() -> None:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from custom_components.dalle_frame import render_caption
-from custom_components.dalle_frame.render_caption import (
+from custom_components.dalle_frame.render import caption as render_caption
+from custom_components.dalle_frame.render.caption import (
     ELLIPSIS,
     MAX_LINES,
     draw_caption,
@@ -86,13 +86,13 @@ def test_ellipsis_trims_a_broken_word_piece_to_fit() -> None:
     """A hyphen-broken piece as the last line loses letters until the ellipsis fits."""
     piece = "x" * 10 + "-"
     width = FONT.getlength(piece)
-    shortened = render_caption._with_ellipsis(piece, FONT, width)
+    shortened = render_caption.with_ellipsis(piece, FONT, width)
     assert shortened.endswith(ELLIPSIS)
     assert shortened.startswith("x")
     assert len(shortened) < len(piece)
     assert FONT.getlength(shortened) <= width
     room = FONT.getlength("a fox" + ELLIPSIS)
-    assert render_caption._with_ellipsis("a fox in the snow", FONT, room) == "a fox" + ELLIPSIS
+    assert render_caption.with_ellipsis("a fox in the snow", FONT, room) == "a fox" + ELLIPSIS
 
 
 def test_prompt_of_exactly_max_lines_has_no_ellipsis() -> None:

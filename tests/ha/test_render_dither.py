@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from custom_components.dalle_frame import render_dither
-from custom_components.dalle_frame.render_dither import DITHER_FUNCTIONS, DITHERS, linear_to_lab
+from custom_components.dalle_frame.render import dither as render_dither
+from custom_components.dalle_frame.render.dither import DITHER_FUNCTIONS, DITHERS, linear_to_lab
 
 # The 5.7" panel's colours at saturation 0.5 and the Spectra panels' at 0.8.
 SEVEN = np.array(
@@ -98,7 +98,7 @@ def test_greys_keep_their_brightness_in_linear_light(
 
 def with_warmup(picture: np.ndarray) -> np.ndarray:
     """The picture with the warm-up rows the first band runs first (mirrored above the top)."""
-    warmup = render_dither._WARMUP_ROWS
+    warmup = render_dither.WARMUP_ROWS
     return np.pad(picture, ((warmup, 0), (0, 0), (0, 0)), mode="symmetric")
 
 
@@ -106,8 +106,8 @@ def test_one_band_atkinson_equals_the_textbook_algorithm() -> None:
     """The anti-diagonal numpy scan gives the raster scan's result exactly."""
     picture = noise((40, 70), seed=5).astype(np.float32) / 255.0
     palette = SEVEN.astype(np.float32) / 255.0
-    textbook = naive_atkinson(with_warmup(picture), palette)[render_dither._WARMUP_ROWS :]
-    assert np.array_equal(render_dither._diffuse(picture, palette), textbook)
+    textbook = naive_atkinson(with_warmup(picture), palette)[render_dither.WARMUP_ROWS :]
+    assert np.array_equal(render_dither.diffuse(picture, palette), textbook)
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 9), (9, 1), (48, 3), (49, 20), (130, 50)])
@@ -115,9 +115,9 @@ def test_banded_atkinson_keeps_every_row_once_in_order(shape: tuple[int, int]) -
     """Bands run side by side; each band's rows are the textbook scan of that band."""
     picture = noise(shape, seed=6).astype(np.float32) / 255.0
     palette = SEVEN.astype(np.float32) / 255.0
-    banded = render_dither._diffuse(picture, palette)
+    banded = render_dither.diffuse(picture, palette)
     assert banded.shape == shape
-    band, warmup = render_dither._BAND_ROWS, render_dither._WARMUP_ROWS
+    band, warmup = render_dither.BAND_ROWS, render_dither.WARMUP_ROWS
     padded = with_warmup(picture)
     for start in range(0, shape[0], band):
         # Band rows start..start+band run after the warm-up rows just above them.

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from custom_components.dalle_frame.render_parallel import run_in_parallel
+from custom_components.dalle_frame.render.parallel import run_in_parallel
 
 
 def test_results_come_back_in_task_order_from_separate_threads() -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from custom_components.dalle_frame.render_png import bit_depth_for, encode_palette_png
+from custom_components.dalle_frame.render.png import bit_depth_for, encode_palette_png
 
 
 def random_indices(shape: tuple[int, int], colours: int, seed: int = 0) -> np.ndarray:

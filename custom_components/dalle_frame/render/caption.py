@@ -133,7 +133,7 @@ def wrap_words(text: str, font: Font, max_width: float) -> list[str]:
     return lines
 
 
-def _with_ellipsis(line: str, font: Font, max_width: float) -> str:
+def with_ellipsis(line: str, font: Font, max_width: float) -> str:
     """End ``line`` with an ellipsis after its last whole word that leaves room for it.
 
     A line that is one piece of a hyphen-broken word keeps as much of it as fits.
@@ -163,7 +163,7 @@ def layout_caption(
     max_width = canvas_width - 2 * margin
     lines = wrap_words(clean, font, max_width)
     if len(lines) > max_lines:
-        lines = [*lines[: max_lines - 1], _with_ellipsis(lines[max_lines - 1], font, max_width)]
+        lines = [*lines[: max_lines - 1], with_ellipsis(lines[max_lines - 1], font, max_width)]
     return CaptionLayout(
         lines=tuple(lines),
         font=font,

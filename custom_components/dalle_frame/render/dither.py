@@ -39,8 +39,8 @@ DITHERS: Final = ("floyd_steinberg", "atkinson", "ordered", "none")
 # Colour lookup tables index colours by this many bits per channel.
 _LUT_BITS: Final = 5
 # Atkinson: rows each band keeps, and rows it runs before them to warm up its error field.
-_BAND_ROWS: Final = 48
-_WARMUP_ROWS: Final = 8
+BAND_ROWS: Final = 48
+WARMUP_ROWS: Final = 8
 
 
 def _srgb_to_linear(values: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
@@ -147,7 +147,8 @@ def dither_none(rgb: UInt8Array, palette: UInt8Array) -> UInt8Array:
     lab = srgb_to_lab(rgb)
     palette_lab = srgb_to_lab(palette)
     scores = lab @ (-2.0 * palette_lab.T) + (palette_lab * palette_lab).sum(axis=1)
-    return scores.argmin(axis=-1).astype(np.uint8)
+    nearest: UInt8Array = scores.argmin(axis=-1).astype(np.uint8)
+    return nearest
 
 
 def dither_ordered(rgb: UInt8Array, palette: UInt8Array) -> UInt8Array:
@@ -158,7 +159,8 @@ def dither_ordered(rgb: UInt8Array, palette: UInt8Array) -> UInt8Array:
     height, width = pair.shape
     reps = (height // 8 + 1, width // 8 + 1)
     threshold = np.tile(_BAYER_8, reps)[:height, :width]
-    return pairs[pair, (threshold < share).view(np.uint8)]
+    dithered: UInt8Array = pairs[pair, (threshold < share).view(np.uint8)]
+    return dithered
 
 
 def floyd_steinberg_image(picture: Image.Image, palette: UInt8Array) -> Image.Image:
@@ -182,10 +184,10 @@ def dither_floyd_steinberg(rgb: UInt8Array, palette: UInt8Array) -> UInt8Array:
     return np.asarray(floyd_steinberg_image(picture, palette), dtype=np.uint8)
 
 
-def _diffuse(work: FloatArray, palette: FloatArray) -> UInt8Array:
+def diffuse(work: FloatArray, palette: FloatArray) -> UInt8Array:
     """Run Atkinson error diffusion along the rows of ``work`` (H, W, 3), any linear space.
 
-    Rows are cut into bands of ``_BAND_ROWS``; each band also runs the ``_WARMUP_ROWS`` rows
+    Rows are cut into bands of ``BAND_ROWS``; each band also runs the ``WARMUP_ROWS`` rows
     above it (mirrored above the picture's top) and keeps only its own rows. All bands sit
     one above another in a skewed array ``skewed[t, r]`` holding band row ``r % slot`` at
     column ``t - 2 * (r % slot)``: every pixel the kernel reaches from a pixel lies at a later
@@ -193,19 +195,19 @@ def _diffuse(work: FloatArray, palette: FloatArray) -> UInt8Array:
     channel of ones folds the palette norms into the distance product.
     """
     height, width, _ = work.shape
-    bands = -(-height // _BAND_ROWS)
-    length = _BAND_ROWS + _WARMUP_ROWS  # rows each band runs
+    bands = -(-height // BAND_ROWS)
+    length = BAND_ROWS + WARMUP_ROWS  # rows each band runs
     slot = length + 2  # two spare rows: the kernel reaches two rows down, never into the next band
     padded = np.pad(
-        work, ((_WARMUP_ROWS, bands * _BAND_ROWS - height), (0, 0), (0, 0)), mode="symmetric"
+        work, ((WARMUP_ROWS, bands * BAND_ROWS - height), (0, 0), (0, 0)), mode="symmetric"
     )
     rows = bands * slot
     steps = width + 2 * (length - 1)
     skewed = np.zeros((steps + 4, rows, 4), dtype=np.float32)
     skewed[..., 3] = 1.0
     for row in range(length):
-        # Row ``row`` of every band: picture rows row, row + _BAND_ROWS, ... of ``padded``.
-        band_rows = padded[row : row + bands * _BAND_ROWS : _BAND_ROWS]
+        # Row ``row`` of every band: picture rows row, row + BAND_ROWS, ... of ``padded``.
+        band_rows = padded[row : row + bands * BAND_ROWS : BAND_ROWS]
         skewed[2 * row : 2 * row + width, row::slot, :3] = band_rows.transpose(1, 0, 2)
     count = len(palette)
     # value . distance_terms = |p|^2 - 2 value . p: the nearest colour has the lowest score.
@@ -241,9 +243,9 @@ def _diffuse(work: FloatArray, palette: FloatArray) -> UInt8Array:
         skewed[t + 1 : t + 3] += here_and_below  # (x+1, x+2) and (y+1: x-1, x)
         skewed[t + 3] += below  # (y+1, x+1)
         skewed[t + 4, 2:] += error[:-2]  # (y+2, x)
-    result = np.empty((bands * _BAND_ROWS, width), dtype=np.uint8)
-    for row in range(_WARMUP_ROWS, length):
-        result[row - _WARMUP_ROWS :: _BAND_ROWS] = positions[2 * row : 2 * row + width, row::slot].T
+    result = np.empty((bands * BAND_ROWS, width), dtype=np.uint8)
+    for row in range(WARMUP_ROWS, length):
+        result[row - WARMUP_ROWS :: BAND_ROWS] = positions[2 * row : 2 * row + width, row::slot].T
     return result[:height]
 
 
@@ -253,8 +255,8 @@ def dither_atkinson(rgb: UInt8Array, palette: UInt8Array) -> UInt8Array:
     colours = _LINEAR[palette]
     height, width = rgb.shape[:2]
     if width <= height:
-        return _diffuse(linear, colours)
-    return np.ascontiguousarray(_diffuse(linear.transpose(1, 0, 2), colours).T)
+        return diffuse(linear, colours)
+    return np.ascontiguousarray(diffuse(linear.transpose(1, 0, 2), colours).T)
 
 
 DITHER_FUNCTIONS: Final[dict[str, Callable[[UInt8Array, UInt8Array], UInt8Array]]] = {

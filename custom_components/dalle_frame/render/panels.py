@@ -7,8 +7,9 @@ depend on inky):
   ``inky_ac073tc1a``: Impression 7.3" 800x480) take the colour indices
   BLACK=0, WHITE=1, GREEN=2, BLUE=3, RED=4, YELLOW=5, ORANGE=6 (7 is CLEAN, never used here).
   Their ``set_image`` passes a "P" image's indices to the glass unchanged.
-- Spectra 6 panels (``inky_e673``: Impression 7.3" 800x480; ``inky_el133uf1``: Impression
-  13.3" 1600x1200) take BLACK=0, WHITE=1, YELLOW=2, RED=3, BLUE=5, GREEN=6: index 4 is a gap.
+- Spectra 6 panels (``inky_e640``: Impression 4" 600x400; ``inky_e673``: Impression 7.3"
+  800x480; ``inky_el133uf1``: Impression 13.3" 1600x1200) take BLACK=0, WHITE=1, YELLOW=2,
+  RED=3, BLUE=5, GREEN=6: index 4 is a gap.
   Their driver quantizes to six colours in the order black, white, yellow, red, blue, green
   and then remaps 0-5 to those native indices before sending. Frames rendered here already
   hold the native indices (0, 1, 2, 3, 5, 6), so a program that writes the image's indices
@@ -202,6 +203,13 @@ PANELS: Final[dict[str, Panel]] = {
             width=800,
             height=480,
             colours=_AC073TC1A,
+        ),
+        Panel(
+            key="inky_impression_spectra_4",
+            name='Inky Impression 4" Spectra 6',
+            width=600,
+            height=400,
+            colours=_SPECTRA,
         ),
         Panel(
             key="inky_impression_spectra_7_3",

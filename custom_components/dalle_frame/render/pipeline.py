@@ -3,7 +3,7 @@
 ``render_frame(art_png, RenderOptions(...))`` returns a palette ("P") PNG of the panel's exact
 size (portrait swaps width and height):
 
-- its pixel values are the indices the panel takes (``render_panels``: 0-6 on 7-colour panels,
+- its pixel values are the indices the panel takes (``panels``: 0-6 on 7-colour panels,
   0-3, 5, 6 on Spectra 6 panels) and nothing else, so a frame program passes them to the
   panel as they are;
 - its PNG palette holds the colours the panel is modelled to show at the chosen saturation,
@@ -11,12 +11,12 @@ size (portrait swaps width and height):
 
 Steps: decode and validate the art; lay out the optional caption band at the bottom; fit the
 art into the space above it (contain on a background colour, cover by centre crop, or
-stretch; Lanczos resampling); dither only the art's own pixels (``render_dither``); fill the
+stretch; Lanczos resampling); dither only the art's own pixels (``dither``); fill the
 background with a panel colour; draw the caption crisply in one panel colour; write the PNG
-(``render_png``).
+(``png``).
 
 Speed: the resampling and dithering run on two column bands of the fitted art, and the PNG
-on two row halves, each pair on two threads (``render_parallel``): Pillow and zlib release
+on two row halves, each pair on two threads (``parallel``): Pillow and zlib release
 the GIL, so a 1600x1200 frame renders in about 30-37 ms instead of 60-87 ms on a 2-core CPU.
 Resampling in bands is bit-identical to one Pillow call; see ``_dither_floyd_steinberg`` for
 what banding changes in Floyd-Steinberg (only on the 13.3" panel).
@@ -27,17 +27,19 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Final
 
 import numpy as np
 import PIL
 from PIL import Image
 
-from .render_caption import CaptionLayout, draw_caption, layout_caption
-from .render_dither import DITHER_FUNCTIONS, DITHERS, floyd_steinberg_image
-from .render_panels import DEFAULT_SATURATION, PANELS, RGB, Panel, PanelColour
-from .render_parallel import run_in_parallel
-from .render_png import encode_palette_png
+from .caption import CaptionLayout, draw_caption, layout_caption
+from .dither import DITHER_FUNCTIONS, DITHERS, floyd_steinberg_image
+from .errors import RenderError
+from .panels import DEFAULT_SATURATION, PANELS, RGB, Panel, PanelColour
+from .parallel import run_in_parallel
+from .png import encode_palette_png
 
 __all__ = [
     "BACKGROUNDS",
@@ -47,6 +49,7 @@ __all__ = [
     "PANELS",
     "Panel",
     "RenderOptions",
+    "compose",
     "render_frame",
 ]
 
@@ -74,14 +77,14 @@ _MIN_BAND_COLUMNS: Final = 64
 
 
 def _check_choice(kind: str, value: object, choices: tuple[str, ...]) -> None:
-    """Raise ValueError unless ``value`` is one of ``choices``."""
+    """Raise RenderError unless ``value`` is one of ``choices``."""
     if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"Unknown {kind} {value!r}; choose one of: {', '.join(choices)}")
+        raise RenderError(f"Unknown {kind} {value!r}; choose one of: {', '.join(choices)}")
 
 
 @dataclass(frozen=True, kw_only=True)
 class RenderOptions:
-    """How to render art for a panel; invalid values raise ValueError on creation."""
+    """How to render art for a panel; invalid values raise RenderError on creation."""
 
     panel: str = "inky_impression_5_7"
     """A key of ``PANELS``."""
@@ -111,9 +114,9 @@ class RenderOptions:
             or not isinstance(saturation, int | float)
             or not 0.0 <= saturation <= 1.0
         ):
-            raise ValueError(f"Saturation must be a number from 0 to 1, not {saturation!r}")
+            raise RenderError(f"Saturation must be a number from 0 to 1, not {saturation!r}")
         if self.caption is not None and not isinstance(self.caption, str):
-            raise ValueError(f"Caption must be text or None, not {type(self.caption).__name__}")
+            raise RenderError(f"Caption must be text or None, not {type(self.caption).__name__}")
 
     @property
     def size(self) -> tuple[int, int]:
@@ -127,30 +130,30 @@ class RenderOptions:
 def decode_art(art_png: bytes, background: RGB) -> Image.Image:
     """Decode PNG bytes to an RGB image, flattening transparency onto ``background``.
 
-    Raises ValueError with the reason when the bytes are not a readable PNG.
+    Raises RenderError with the reason when the bytes are not a readable PNG.
     """
     if not isinstance(art_png, bytes | bytearray | memoryview):
-        raise ValueError(f"The art must be PNG bytes, not {type(art_png).__name__}")
+        raise RenderError(f"The art must be PNG bytes, not {type(art_png).__name__}")
     data = bytes(art_png)
     if not data:
-        raise ValueError("The art is empty (0 bytes); expected a PNG image")
+        raise RenderError("The art is empty (0 bytes); expected a PNG image")
     if not data.startswith(_PNG_SIGNATURE):
-        raise ValueError("The art is not a PNG image (its first bytes are not a PNG signature)")
+        raise RenderError("The art is not a PNG image (its first bytes are not a PNG signature)")
     unreadable = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
     try:
         # Pillow itself refuses absurd sizes (DecompressionBombError) when opening.
         image = Image.open(io.BytesIO(data), formats=["PNG"])
     except unreadable as err:
-        raise ValueError(f"The art is not a readable PNG image: {err}") from err
+        raise RenderError(f"The art is not a readable PNG image: {err}") from err
     width, height = image.size
     if width * height > _MAX_ART_PIXELS:
-        raise ValueError(
+        raise RenderError(
             f"The art is {width}x{height} pixels; at most {_MAX_ART_PIXELS} pixels are accepted"
         )
     try:
         image.load()
     except unreadable as err:
-        raise ValueError(f"The art is not a readable PNG image: {err}") from err
+        raise RenderError(f"The art is not a readable PNG image: {err}") from err
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         base = Image.new("RGBA", rgba.size, (*background, 255))
@@ -188,7 +191,7 @@ def plan_fit(art_size: tuple[int, int], box: tuple[int, int], fit: str) -> FitPl
     return FitPlan(size, whole)
 
 
-def _vertical_first(art_size: tuple[int, int], size: tuple[int, int]) -> bool:
+def vertical_first(art_size: tuple[int, int], size: tuple[int, int]) -> bool:
     """Whether one Pillow ``resize`` from ``art_size`` to ``size`` runs its vertical pass first.
 
     Pillow resamples horizontally, then vertically; from Pillow 13 on it runs the vertical
@@ -217,7 +220,12 @@ def _in_halves(
         boxes = [(0, 0, width, middle), (0, middle, width, height)]
     else:
         boxes = [(0, 0, middle, height), (middle, 0, width, height)]
-    first, second = run_in_parallel([lambda box=box: part(image.crop(box)) for box in boxes])
+
+    def crop_and_pass(box: tuple[int, int, int, int]) -> Image.Image:
+        """Run the pass on one half (cropped on the worker thread)."""
+        return part(image.crop(box))
+
+    first, second = run_in_parallel([partial(crop_and_pass, box) for box in boxes])
     second_at = (0, first.height) if axis == 1 else (first.width, 0)
     joined = Image.new("RGB", (second.width + second_at[0], second.height + second_at[1]))
     joined.paste(first, (0, 0))
@@ -259,7 +267,7 @@ def _fitted_columns(art: Image.Image, plan: FitPlan) -> Callable[[int, int], Ima
     fitted whole and the bands are cut from it (a horizontal pass split by output columns is
     not exact).
     """
-    if _vertical_first(art.size, plan.size):
+    if vertical_first(art.size, plan.size):
         fitted = _horizontal_pass(_vertical_pass(art, plan), plan)
         return lambda start, stop: fitted.crop((start, 0, stop, fitted.height))
     wide = _horizontal_pass(art, plan)
@@ -302,9 +310,7 @@ def _fit_planned(art: Image.Image, plan: FitPlan) -> Image.Image:
     """
     columns = _fitted_columns(art, plan)
     bands = _column_bands(plan.size[0], 0)
-    parts = run_in_parallel(
-        [lambda start=start, stop=stop: columns(start, stop) for start, stop, _, _ in bands]
-    )
+    parts = run_in_parallel([partial(columns, start, stop) for start, stop, _, _ in bands])
     if len(parts) == 1:
         return parts[0]
     fitted = Image.new("RGB", plan.size)
@@ -341,8 +347,8 @@ def _dither_floyd_steinberg(
 
     return run_in_parallel(
         [
-            lambda bounds=bounds: band(*bounds)
-            for bounds in _column_bands(plan.size[0], _OVERLAP_COLUMNS)
+            partial(band, start, stop, keep_start, keep_stop)
+            for start, stop, keep_start, keep_stop in _column_bands(plan.size[0], _OVERLAP_COLUMNS)
         ]
     )
 
@@ -379,12 +385,10 @@ def _dither_numpy(
             positions = lookup[positions]
         return start, Image.frombytes("P", fitted.size, positions.tobytes())
 
-    return run_in_parallel(
-        [lambda start=start, stop=stop: band(start, stop) for start, stop, _, _ in bands]
-    )
+    return run_in_parallel([partial(band, start, stop) for start, stop, _, _ in bands])
 
 
-def _compose(
+def compose(
     options: RenderOptions,
     art: Image.Image,
     panel: Panel,
@@ -416,15 +420,20 @@ def _compose(
 def render_frame(art_png: bytes, options: RenderOptions) -> bytes:
     """Render PNG art for the panel in ``options``; return a palette PNG of the panel's size.
 
-    Raises ValueError with the reason when the art is not a readable PNG or the options are
+    Raises RenderError with the reason when the art is not a readable PNG or the options are
     invalid.
     """
     if not isinstance(options, RenderOptions):
-        raise ValueError(f"Options must be RenderOptions, not {type(options).__name__}")
-    panel = PANELS[options.panel]
-    background = panel.colour(options.background)
-    art = decode_art(art_png, background.at(options.saturation))
-    width, height = options.size
-    layout = layout_caption(options.caption, width, height) if options.caption else None
-    frame = _compose(options, art, panel, background, layout)
-    return encode_palette_png(np.asarray(frame), panel.png_palette(options.saturation))
+        raise RenderError(f"Options must be RenderOptions, not {type(options).__name__}")
+    try:
+        panel = PANELS[options.panel]
+        background = panel.colour(options.background)
+        art = decode_art(art_png, background.at(options.saturation))
+        width, height = options.size
+        layout = layout_caption(options.caption, width, height) if options.caption else None
+        frame = compose(options, art, panel, background, layout)
+        return encode_palette_png(np.asarray(frame), panel.png_palette(options.saturation))
+    except RenderError:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        raise RenderError(str(err)) from err

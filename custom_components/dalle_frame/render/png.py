@@ -17,12 +17,13 @@ import itertools
 import struct
 import zlib
 from collections.abc import Sequence
+from functools import partial
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-from .render_parallel import run_in_parallel
+from .parallel import run_in_parallel
 
 _SIGNATURE: Final = b"\x89PNG\r\n\x1a\n"
 _COLOUR_TYPE_PALETTE: Final = 3
@@ -106,9 +107,7 @@ def encode_palette_png(
     bounds = [height * part // parts for part in range(parts + 1)]
     chunks = run_in_parallel(
         [
-            lambda top=top, bottom=bottom: _deflate(
-                indices[top:bottom], depth, last=bottom == height
-            )
+            partial(_deflate, indices[top:bottom], depth, last=bottom == height)
             for top, bottom in itertools.pairwise(bounds)
         ]
     )
