@@ -1,27 +1,25 @@
-"""The frame's state machine: generation, status, progress, auto mode and the current art.
+"""The frame's state machine: generation, status, progress and the current art.
 
 Entities read the controller's attributes and call its methods; services call the same
 methods. One generation runs per frame at a time: a second request waits for the first
-(an asyncio.Lock), and an auto mode tick that finds a generation running is skipped.
+(an asyncio.Lock), and an auto mode tick that finds a generation running is skipped
+(``auto_mode.AutoMode``). The history folder is kept by ``history_keeper.HistoryKeeper``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
-from enum import StrEnum
+from collections.abc import Callable, Coroutine
+from datetime import datetime
 from typing import Any, TypeVar
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.util import dt as dt_util
-from PIL import Image
 
-from . import issues
 from .api import DalleFrameClient
-from .auto_mode import AutoModeScheduler
-from .const import AUTO_SOURCES, CONF_HISTORY_SIZE, DEFAULT_HISTORY_SIZE, DOMAIN, LOGGER
+from .auto_mode import AutoMode
+from .const import CONF_HISTORY_SIZE, DEFAULT_HISTORY_SIZE, DOMAIN, LOGGER
 from .coordinator import DalleFrameHealthCoordinator
 from .data import DalleFrameConfigEntry
 from .errors import (
@@ -37,12 +35,13 @@ from .errors import (
 )
 from .frame_options import frame_settings, render_options
 from .history import FrameHistory
-from .models import Art, GenerationResult
+from .history_keeper import HistoryKeeper
+from .models import Art, FrameStatus, GenerationResult
 from .prompts import PromptList
-from .render import render_frame
+from .render import RenderError, render_frame
 from .state_store import FrameRenderRecord, FrameStateStore, SavedState
 
-__all__ = ["Art", "FrameController", "FrameStatus", "GenerationResult"]
+__all__ = ["FrameController"]
 
 _T = TypeVar("_T")
 
@@ -57,14 +56,6 @@ _SERVER_DOWN_ERRORS = (
 _PROGRESS_STEP = 5
 
 
-class FrameStatus(StrEnum):
-    """States of the Status sensor."""
-
-    IDLE = "idle"
-    GENERATING = "generating"
-    ERROR = "error"
-
-
 class FrameController:
     """Owns one frame's state; entities read it and call its methods.
 
@@ -77,9 +68,10 @@ class FrameController:
       progress: int | None            0-100 while generating, else None
       last_error: str | None          the reason of the last failure, for the Status sensor
       last_seconds: float | None      seconds of the last generation
-      history_count: int              pictures in the history folder
       available (property)            False while the GPU server is unreachable
-      auto_enabled, auto_interval_minutes, auto_source, next_auto_run (properties)
+      auto: AutoMode                  auto mode (on, interval, source, next run)
+      history: HistoryKeeper          the history folder (count, folder)
+      rng: random.Random              the randomness of prompts and picks (tests seed it)
     """
 
     def __init__(
@@ -98,17 +90,24 @@ class FrameController:
         self._entry = entry
         self._client = client
         self._coordinator = coordinator
-        self._history = history
         self._store = state_store
         self.prompts = prompts
-        self._rng = rng or random.Random()
+        self.rng = rng or random.Random()
         self._lock = asyncio.Lock()
         self._listeners: list[Callable[[], None]] = []
         self._unsub_health: CALLBACK_TYPE | None = None
-        self._auto = AutoModeScheduler(hass, self._async_auto_tick, self._async_auto_changed)
+        self.history = HistoryKeeper(hass, entry, history, self.rng)
+        self.auto = AutoMode(
+            hass,
+            entry,
+            is_generating=self._lock.locked,
+            regenerate=self.async_regenerate,
+            new_prompt=self.async_new_prompt,
+            on_change=self._async_changed,
+            rng=self.rng,
+        )
         self._stopped = False
         self._server_down = False
-        self._history_broken = False
         self._frame_record: FrameRenderRecord | None = None
         self._applied_options = dict(entry.options)
         self.art: Art | None = None
@@ -119,8 +118,6 @@ class FrameController:
         self.progress: int | None = None
         self.last_error: str | None = None
         self.last_seconds: float | None = None
-        self.history_count = 0
-        self.auto_source = AUTO_SOURCES[-1]
 
     # -- state the entities read -------------------------------------------------------------
 
@@ -130,29 +127,9 @@ class FrameController:
         return self._coordinator.last_update_success
 
     @property
-    def auto_enabled(self) -> bool:
-        """Whether auto mode is on."""
-        return self._auto.enabled
-
-    @property
-    def auto_interval_minutes(self) -> int:
-        """Minutes between automatic generations."""
-        return int(self._auto.interval.total_seconds() // 60)
-
-    @property
-    def next_auto_run(self) -> datetime | None:
-        """When auto mode fires next (None while off)."""
-        return self._auto.next_run
-
-    @property
     def can_show_history(self) -> bool:
         """Whether the history holds a picture other than the one shown."""
-        return self.history_count > (1 if self.art is not None else 0)
-
-    @property
-    def history_folder(self) -> str:
-        """The folder that keeps this frame's pictures."""
-        return str(self._history.folder)
+        return self.history.count > (1 if self.art is not None else 0)
 
     @property
     def _history_size(self) -> int:
@@ -177,6 +154,12 @@ class FrameController:
             listener()
 
     @callback
+    def _async_changed(self) -> None:
+        """Tell the listeners and save the state (auto mode changed)."""
+        self._async_notify()
+        self._async_persist()
+
+    @callback
     def _async_persist(self) -> None:
         """Save the remembered state a moment from now."""
         self._store.async_schedule_save(self._saved_state())
@@ -185,10 +168,10 @@ class FrameController:
         """Return the state to remember across restarts."""
         return SavedState(
             prompt=self.prompt,
-            auto_enabled=self.auto_enabled,
-            auto_interval_minutes=self.auto_interval_minutes,
-            auto_source=self.auto_source,
-            next_auto_run=self.next_auto_run,
+            auto_enabled=self.auto.enabled,
+            auto_interval_minutes=self.auto.interval_minutes,
+            auto_source=self.auto.source,
+            next_auto_run=self.auto.next_run,
             frame=self._frame_record,
         )
 
@@ -198,24 +181,18 @@ class FrameController:
         """Restore the saved state and the newest picture, then start auto mode."""
         saved = await self._store.async_load()
         self.prompt = saved.prompt
-        self.auto_source = saved.auto_source
-        art, self.history_count = await self._hass.async_add_executor_job(self._read_history)
+        art = await self.history.async_read_newest()
         if art is not None and await self._async_restore_frame(art, saved.frame):
             self.last_seconds = art.seconds
             self.prompt = self.prompt or art.prompt
-        self._auto.async_start(
-            saved.auto_enabled, timedelta(minutes=saved.auto_interval_minutes), saved.next_auto_run
+        self.auto.async_start(
+            saved.auto_enabled,
+            saved.auto_interval_minutes,
+            saved.next_auto_run,
+            saved.auto_source,
         )
         self._unsub_health = self._coordinator.async_add_listener(self._async_health_changed)
         self._async_persist()
-
-    def _read_history(self) -> tuple[Art | None, int]:
-        """Read the newest picture and count the pictures (blocking)."""
-        try:
-            return self._history.newest_art(), len(self._history.items())
-        except OSError as err:
-            LOGGER.warning("Cannot read the history folder %s: %s", self._history.folder, err)
-            return None, 0
 
     async def _async_restore_frame(self, art: Art, record: FrameRenderRecord | None) -> bool:
         """Show the restored art, keeping the frame's time stamp when nothing changed since."""
@@ -234,7 +211,7 @@ class FrameController:
     async def async_stop(self) -> None:
         """Stop auto mode and health tracking, end a running generation, save the state."""
         self._stopped = True
-        self._auto.async_stop()
+        self.auto.async_stop()
         if self._unsub_health is not None:
             self._unsub_health()
             self._unsub_health = None
@@ -259,7 +236,7 @@ class FrameController:
         """Generate with a new prompt from the list (history picture when the server is down)."""
         return await self._async_exclusive(self._async_new_prompt_locked)
 
-    async def _async_exclusive(self, job: Callable[[], Awaitable[_T]]) -> _T:
+    async def _async_exclusive(self, job: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
         """Run `job` when no other generation of this frame runs; unloading cancels it."""
         async with self._lock:
             if self._stopped:
@@ -283,7 +260,7 @@ class FrameController:
 
     async def _async_new_prompt_locked(self, seed: int | None = None) -> GenerationResult:
         """Generate with a new prompt; show a history picture if the server is down."""
-        prompt = self.prompts.random_prompt(self._rng, avoid=self.prompt)
+        prompt = self.prompts.random_prompt(self.rng, avoid=self.prompt)
         try:
             return await self._async_generate_locked(prompt, seed)
         except _SERVER_DOWN_ERRORS as err:
@@ -320,7 +297,7 @@ class FrameController:
             self.progress = None
             self._async_notify()
             raise
-        await self._async_keep_in_history(art)
+        await self.history.async_keep(art, self._history_size)
         self.last_seconds = art.seconds
         self.status = FrameStatus.IDLE
         self.progress = None
@@ -359,7 +336,7 @@ class FrameController:
         options = render_options(frame_settings(self._entry.options), art.prompt)
         try:
             return await self._hass.async_add_executor_job(render_frame, art.png, options)
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        except RenderError as err:
             raise InvalidResponseError(reason=f"the image cannot be decoded: {err}") from err
 
     @callback
@@ -374,40 +351,13 @@ class FrameController:
             art_id=art.item_id, options=settings, updated=updated
         )
 
-    async def _async_keep_in_history(self, art: Art) -> None:
-        """Save the picture in the history; a failure raises a repair issue, nothing else."""
-        try:
-            self.history_count = await self._hass.async_add_executor_job(
-                self._history.save, art, self._history_size
-            )
-        except OSError as err:
-            LOGGER.error(
-                "Cannot keep the new picture in the history folder %s: %s",
-                self._history.folder,
-                err,
-            )
-            self._history_broken = True
-            issues.async_report_history_unwritable(
-                self._hass, self._entry.entry_id, self._entry.title, self.history_folder, str(err)
-            )
-        else:
-            if self._history_broken:
-                self._history_broken = False
-                issues.async_clear(
-                    self._hass, issues.ISSUE_HISTORY_UNWRITABLE, self._entry.entry_id
-                )
-
     async def _async_show_history_picture(self) -> bool:
         """Show a random other picture from the history; return whether one was shown."""
         current = self.art.item_id if self.art else None
         try:
-            items = await self._hass.async_add_executor_job(self._history.items)
-            candidates = [item for item in items if item.item_id != current]
-            if not candidates:
+            art = await self.history.async_pick_other(current)
+            if art is None:
                 return False
-            art = await self._hass.async_add_executor_job(
-                self._history.load_art, self._rng.choice(candidates)
-            )
             frame_png = await self._async_render(art)
         except (OSError, InvalidResponseError) as err:
             LOGGER.warning("Cannot show a picture from the history: %s", err)
@@ -447,11 +397,7 @@ class FrameController:
         if self._stopped:
             return
         self.prompts = prompts
-        try:
-            await self._hass.async_add_executor_job(self._history.prune, self._history_size)
-            self.history_count = min(self.history_count, self._history_size)
-        except OSError as err:
-            LOGGER.warning("Cannot prune the history folder %s: %s", self._history.folder, err)
+        await self.history.async_prune(self._history_size)
         settings = frame_settings(self._entry.options)
         art = self.art
         if art is None or (self._frame_record and self._frame_record.options == settings):
@@ -465,50 +411,3 @@ class FrameController:
             self._set_frame(art, frame_png, settings, dt_util.utcnow())
             self._async_notify()
             self._async_persist()
-
-    # -- auto mode ---------------------------------------------------------------------------
-
-    async def async_set_auto_enabled(self, enabled: bool) -> None:
-        """Turn auto mode on or off (the switch)."""
-        self._auto.async_set_enabled(enabled)
-
-    async def async_set_auto_interval(self, minutes: int) -> None:
-        """Set minutes between automatic generations (the number entity)."""
-        self._auto.async_set_interval(timedelta(minutes=minutes))
-
-    async def async_set_auto_source(self, source: str) -> None:
-        """Set where automatic prompts come from (the select entity)."""
-        if source not in AUTO_SOURCES:
-            raise ValueError(f"unknown auto source {source!r}")
-        self.auto_source = source
-        self._async_notify()
-        self._async_persist()
-
-    @callback
-    def _async_auto_changed(self) -> None:
-        """Scheduler listener: its state changed."""
-        self._async_notify()
-        self._async_persist()
-
-    @callback
-    def _async_auto_tick(self) -> None:
-        """Scheduler tick: generate unless a generation is running."""
-        if self._lock.locked():
-            LOGGER.debug("Auto mode skips a tick: %s is generating", self._entry.title)
-            return
-        self._entry.async_create_background_task(
-            self._hass, self._async_auto_generate(), f"{DOMAIN} auto mode for {self._entry.title}"
-        )
-
-    async def _async_auto_generate(self) -> None:
-        """Run one automatic generation, from the configured source."""
-        source = self.auto_source
-        if source == "random_mix":
-            source = self._rng.choice(("same_prompt", "new_prompt"))
-        try:
-            if source == "same_prompt":
-                await self.async_regenerate()
-            else:
-                await self.async_new_prompt()
-        except DalleFrameError as err:
-            LOGGER.warning("Automatic generation for %s failed: %s", self._entry.title, err)

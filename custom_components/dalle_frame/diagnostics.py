@@ -53,7 +53,7 @@ async def async_get_config_entry_diagnostics(
             "frame_updated": controller.frame_updated.isoformat()
             if controller.frame_updated
             else None,
-            "history_count": controller.history_count,
+            "history_count": controller.history.count,
             "prompt_list": {
                 "source": controller.prompts.source,
                 "subjects": len(controller.prompts.subjects),
@@ -62,9 +62,9 @@ async def async_get_config_entry_diagnostics(
             },
         },
         "auto_mode": {
-            "enabled": controller.auto_enabled,
-            "interval_minutes": controller.auto_interval_minutes,
-            "source": controller.auto_source,
-            "next_run": controller.next_auto_run.isoformat() if controller.next_auto_run else None,
+            "enabled": controller.auto.enabled,
+            "interval_minutes": controller.auto.interval_minutes,
+            "source": controller.auto.source,
+            "next_run": controller.auto.next_run.isoformat() if controller.auto.next_run else None,
         },
     }

@@ -1,9 +1,18 @@
-"""Plain data the integration passes around: one picture, and what a generation returns."""
+"""Plain data the integration passes around: one picture, a generation's result, the status."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+
+
+class FrameStatus(StrEnum):
+    """States of the Status sensor."""
+
+    IDLE = "idle"
+    GENERATING = "generating"
+    ERROR = "error"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -40,8 +40,8 @@ class DalleFrameAutoIntervalNumber(DalleFrameEntity, NumberEntity):
     @property
     def native_value(self) -> int:
         """Return the interval in minutes."""
-        return self._controller.auto_interval_minutes
+        return self._controller.auto.interval_minutes
 
     async def async_set_native_value(self, value: float) -> None:
         """Set the interval (the number service has checked the range)."""
-        await self._controller.async_set_auto_interval(round(value))
+        await self._controller.auto.async_set_interval(round(value))

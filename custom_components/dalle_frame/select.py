@@ -35,8 +35,8 @@ class DalleFrameAutoSourceSelect(DalleFrameEntity, SelectEntity):
     @property
     def current_option(self) -> str:
         """Return the current source."""
-        return self._controller.auto_source
+        return self._controller.auto.source
 
     async def async_select_option(self, option: str) -> None:
         """Choose a source (the select service has checked it is one of the options)."""
-        await self._controller.async_set_auto_source(option)
+        await self._controller.auto.async_set_source(option)

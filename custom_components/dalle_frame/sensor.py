@@ -9,9 +9,9 @@ from homeassistant.const import UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .controller import FrameStatus
 from .data import DalleFrameConfigEntry
 from .entity import DalleFrameEntity
+from .models import FrameStatus
 
 PARALLEL_UPDATES = 0
 

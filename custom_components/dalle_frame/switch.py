@@ -32,18 +32,18 @@ class DalleFrameAutoModeSwitch(DalleFrameEntity, SwitchEntity):
     @property
     def is_on(self) -> bool:
         """Return whether auto mode is on."""
-        return self._controller.auto_enabled
+        return self._controller.auto.enabled
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
         """Return when auto mode fires next."""
-        next_run = self._controller.next_auto_run
+        next_run = self._controller.auto.next_run
         return {"next_run": next_run.isoformat() if next_run else None}
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Turn auto mode on."""
-        await self._controller.async_set_auto_enabled(True)
+        await self._controller.auto.async_set_enabled(True)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Turn auto mode off."""
-        await self._controller.async_set_auto_enabled(False)
+        await self._controller.auto.async_set_enabled(False)

@@ -17,9 +17,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 
 from .const import DOMAIN, LOGGER
-from .controller import FrameStatus
 from .data import DalleFrameConfigEntry
-from .models import GenerationResult
+from .models import FrameStatus, GenerationResult
 
 IMMEDIATE_FAILURE_SECONDS: Final = 1.0
 """How long a voice reply waits for a failure that comes at once."""

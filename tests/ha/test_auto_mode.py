@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import random
 from datetime import timedelta
 
 import pytest
@@ -56,14 +55,14 @@ async def test_fires_every_interval(
     start = dt_util.utcnow()
     await turn_on(hass)
     controller = loaded_entry.runtime_data.controller
-    assert controller.next_auto_run == start + 60 * MINUTE
+    assert controller.auto.next_run == start + 60 * MINUTE
 
     await advance(hass, freezer, 59 * MINUTE)
     assert len(server.requests) == 1
     await advance(hass, freezer, MINUTE)
     assert len(server.requests) == 2
     assert server.requests[-1] == {"prompt": "a red car", "seed": None}
-    assert controller.next_auto_run == start + 120 * MINUTE
+    assert controller.auto.next_run == start + 120 * MINUTE
     assert hass.states.get("switch.frame_auto_mode").attributes["next_run"] == (
         (start + 120 * MINUTE).isoformat()
     )
@@ -93,7 +92,7 @@ async def test_random_mix_source(
     loaded_entry: MockConfigEntry,
 ) -> None:
     """The random mix (default, like the original frame) does both."""
-    loaded_entry.runtime_data.controller._rng = random.Random(3)
+    loaded_entry.runtime_data.controller.rng.seed(3)
     await hass.services.async_call(DOMAIN, "generate", {"prompt": "a red car"}, blocking=True)
     await turn_on(hass)
     kinds = set()
@@ -113,7 +112,7 @@ async def test_skips_while_generating(
 ) -> None:
     """A tick during a generation is skipped, not queued; the cadence goes on."""
     # A short interval: the clock may not jump past the client's read timeout (600 s).
-    await loaded_entry.runtime_data.controller.async_set_auto_interval(5)
+    await loaded_entry.runtime_data.controller.auto.async_set_interval(5)
     await turn_on(hass)
     start = dt_util.utcnow()
     server.gate = asyncio.Event()
@@ -127,7 +126,7 @@ async def test_skips_while_generating(
     await busy
     await hass.async_block_till_done(wait_background_tasks=True)
     assert [request["prompt"] for request in server.requests] == ["slow"]
-    assert loaded_entry.runtime_data.controller.next_auto_run == start + 10 * MINUTE
+    assert loaded_entry.runtime_data.controller.auto.next_run == start + 10 * MINUTE
 
 
 async def test_interval_change_keeps_anchor(
@@ -141,15 +140,15 @@ async def test_interval_change_keeps_anchor(
     start = dt_util.utcnow()
     await turn_on(hass)
     await advance(hass, freezer, 10 * MINUTE)
-    await controller.async_set_auto_interval(30)
-    assert controller.next_auto_run == start + 30 * MINUTE
-    await controller.async_set_auto_interval(5)
-    assert controller.next_auto_run == start + 10 * MINUTE
+    await controller.auto.async_set_interval(30)
+    assert controller.auto.next_run == start + 30 * MINUTE
+    await controller.auto.async_set_interval(5)
+    assert controller.auto.next_run == start + 10 * MINUTE
     await advance(hass, freezer, timedelta(0))
     assert len(server.requests) == 1
-    assert controller.next_auto_run == start + 15 * MINUTE
-    await controller.async_set_auto_interval(5)  # unchanged: nothing moves
-    assert controller.next_auto_run == start + 15 * MINUTE
+    assert controller.auto.next_run == start + 15 * MINUTE
+    await controller.auto.async_set_interval(5)  # unchanged: nothing moves
+    assert controller.auto.next_run == start + 15 * MINUTE
 
 
 async def test_failure_is_logged(
@@ -183,8 +182,8 @@ async def test_schedule_survives_reload(
     assert await hass.config_entries.async_reload(loaded_entry.entry_id)
     await hass.async_block_till_done()
     controller = loaded_entry.runtime_data.controller
-    assert controller.auto_enabled
-    assert controller.next_auto_run == start + 60 * MINUTE
+    assert controller.auto.enabled
+    assert controller.auto.next_run == start + 60 * MINUTE
     await advance(hass, freezer, 39 * MINUTE)
     assert server.requests == []
     await advance(hass, freezer, MINUTE)
@@ -205,4 +204,4 @@ async def test_missed_run_fires_after_start(
     assert await hass.config_entries.async_setup(loaded_entry.entry_id)
     await advance(hass, freezer, timedelta(0))
     assert len(server.requests) == 1
-    assert loaded_entry.runtime_data.controller.next_auto_run == start + 240 * MINUTE
+    assert loaded_entry.runtime_data.controller.auto.next_run == start + 240 * MINUTE

@@ -166,7 +166,7 @@ async def test_auto_mode_entities(hass: HomeAssistant, loaded_entry: MockConfigE
     )
     state = hass.states.get("switch.frame_auto_mode")
     assert state.state == STATE_ON
-    assert state.attributes["next_run"] == controller.next_auto_run.isoformat()
+    assert state.attributes["next_run"] == controller.auto.next_run.isoformat()
     await hass.services.async_call(
         "switch", SERVICE_TOGGLE, {ATTR_ENTITY_ID: "switch.frame_auto_mode"}, blocking=True
     )
@@ -176,7 +176,7 @@ async def test_auto_mode_entities(hass: HomeAssistant, loaded_entry: MockConfigE
     await hass.services.async_call(
         "switch", SERVICE_TURN_OFF, {ATTR_ENTITY_ID: "switch.frame_auto_mode"}, blocking=True
     )
-    assert not controller.auto_enabled
+    assert not controller.auto.enabled
 
     await hass.services.async_call(
         "number",
@@ -185,7 +185,7 @@ async def test_auto_mode_entities(hass: HomeAssistant, loaded_entry: MockConfigE
         blocking=True,
     )
     assert hass.states.get("number.frame_auto_interval").state == "15"
-    assert controller.auto_interval_minutes == 15
+    assert controller.auto.interval_minutes == 15
     with pytest.raises(ServiceValidationError):
         await hass.services.async_call(
             "number",
@@ -201,7 +201,7 @@ async def test_auto_mode_entities(hass: HomeAssistant, loaded_entry: MockConfigE
         blocking=True,
     )
     assert hass.states.get("select.frame_auto_source").state == "same_prompt"
-    assert controller.auto_source == "same_prompt"
+    assert controller.auto.source == "same_prompt"
     with pytest.raises(ServiceValidationError):
         await hass.services.async_call(
             "select",
@@ -210,4 +210,4 @@ async def test_auto_mode_entities(hass: HomeAssistant, loaded_entry: MockConfigE
             blocking=True,
         )
     with pytest.raises(ValueError, match="unknown auto source"):
-        await controller.async_set_auto_source("sometimes")
+        await controller.auto.async_set_source("sometimes")

@@ -178,7 +178,7 @@ async def test_broken_picture(
     assert err.value.translation_key == "invalid_response"
     assert "cannot be decoded" in str(err.value)
     assert hass.states.get("image.frame_art").attributes["prompt"] == "a good picture"
-    assert loaded_entry.runtime_data.controller.history_count == 1
+    assert loaded_entry.runtime_data.controller.history.count == 1
     assert hass.states.get("sensor.frame_status").state == "error"
     # A broken picture is the server's fault, not a lost server: entities stay available.
     assert available(hass, "text.frame_prompt")

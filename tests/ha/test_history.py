@@ -120,7 +120,7 @@ async def test_generations_are_kept(
     assert folder == Path(hass.config.path("dalle_frame", loaded_entry.entry_id))
     items = await hass.async_add_executor_job(FrameHistory(folder).items)
     assert [item.prompt for item in items] == ["three", "two"]
-    assert loaded_entry.runtime_data.controller.history_count == 2
+    assert loaded_entry.runtime_data.controller.history.count == 2
 
     hass.config_entries.async_update_entry(loaded_entry, options={CONF_HISTORY_SIZE: 1})
     await hass.async_block_till_done()

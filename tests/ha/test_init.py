@@ -93,7 +93,7 @@ async def test_auto_mode_saved_without_next_run(
     mock_entry.add_to_hass(hass)
     before = dt_util.utcnow()
     assert await hass.config_entries.async_setup(mock_entry.entry_id)
-    next_run = mock_entry.runtime_data.controller.next_auto_run
+    next_run = mock_entry.runtime_data.controller.auto.next_run
     assert before + timedelta(minutes=10) <= next_run <= dt_util.utcnow() + timedelta(minutes=10)
 
 
@@ -185,7 +185,7 @@ async def test_saved_state_with_odd_values(
     assert await hass.config_entries.async_setup(mock_entry.entry_id)
     controller = mock_entry.runtime_data.controller
     assert controller.prompt is None
-    assert not controller.auto_enabled
-    assert controller.auto_interval_minutes == 60
-    assert controller.auto_source == "random_mix"
-    assert controller.next_auto_run is None
+    assert not controller.auto.enabled
+    assert controller.auto.interval_minutes == 60
+    assert controller.auto.source == "random_mix"
+    assert controller.auto.next_run is None

@@ -60,7 +60,7 @@ async def test_everything_is_back_after_a_restart(
     before = {entity_id: hass.states.get(entity_id) for entity_id in RESTORED}
     controller = loaded_entry.runtime_data.controller
     art_png, frame_png = controller.art.png, controller.frame_png
-    next_run = controller.next_auto_run
+    next_run = controller.auto.next_run
     client = await hass_client()
     proxied_frame = await (await client.get("/api/image_proxy/image.frame_frame")).read()
     assert proxied_frame == frame_png
@@ -92,8 +92,8 @@ async def test_everything_is_back_after_a_restart(
         restored = entry.runtime_data.controller
         assert restored.art.png == art_png
         assert restored.frame_png == frame_png  # same render, same time stamp: no e-paper refresh
-        assert restored.history_count == 2
-        assert restored.next_auto_run == next_run
+        assert restored.history.count == 2
+        assert restored.auto.next_run == next_run
 
         # Auto mode keeps its cadence: 15 minutes after it was switched on.
         freezer.tick(timedelta(minutes=10))
