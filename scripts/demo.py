@@ -22,7 +22,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.stack import (
+from tests.stack import (
     HOST,
     ROOT,
     GpuServer,

@@ -1,9 +1,10 @@
 """Starts the three parts as real processes on 127.0.0.1: GPU server, Home Assistant, satellite.
 
-Used by the demo (scripts/demo.py) and the end-to-end tests (tests/e2e/). Each part runs in its
-own environment exactly as a user would run it: the GPU server and the satellite from .venvs/,
-Home Assistant 2026.11 on Python 3.14 from the Debian sid root (scripts/ha_root.sh), which
-shares this machine's loopback. Only the HTTP API and HA's own APIs connect them.
+Test infrastructure, used by the end-to-end tests (tests/e2e/), tests/ha and the demo
+(scripts/demo.py). Each part runs in its own environment exactly as a user would run it: the
+GPU server and the satellite from .venvs/, Home Assistant 2026.11 on Python 3.14 from the
+Debian sid root (scripts/ha_root.sh), which shares this machine's loopback. Only the HTTP API
+and HA's own APIs connect them.
 """
 
 from __future__ import annotations

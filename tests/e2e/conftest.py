@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from scripts.stack import ROOT, GpuServer, HomeAssistant, Satellite, reset_dir, wait_for
+from tests.stack import ROOT, GpuServer, HomeAssistant, Satellite, reset_dir, wait_for
 
 ARTIFACTS = ROOT / "build" / "test-results" / "e2e"
 SPOKEN_PROMPT = "paint a lighthouse in a storm"

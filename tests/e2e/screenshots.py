@@ -13,7 +13,7 @@ import json
 import os
 import time
 
-from scripts.stack import ROOT
+from tests.stack import ROOT
 
 from .conftest import ARTIFACTS, Stack
 

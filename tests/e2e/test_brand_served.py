@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scripts.stack import ROOT
+from tests.stack import ROOT
 
 from .conftest import Stack
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from scripts.stack import wait_for
+from tests.stack import wait_for
 
 from .checks import GENERATION_LIMIT, assert_panel_picture
 from .conftest import Stack

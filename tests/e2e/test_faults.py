@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from scripts.stack import wait_for
+from tests.stack import wait_for
 
 from .checks import GENERATION_LIMIT, assert_panel_picture, press_and_wait
 from .conftest import Stack

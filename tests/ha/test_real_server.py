@@ -2,7 +2,7 @@
 
 The `test` model has random weights and paints noise, but it runs every real code path of the
 server: its HTTP API, token check, queue, NDJSON progress stream and PNG encoding. The frame is
-added through the config flow with the same fields scripts/stack.py posts.
+added through the config flow with the same fields tests/stack.py posts.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.dalle_frame.const import DOMAIN
 from custom_components.dalle_frame.history import FrameHistory, history_folder
-from scripts.stack import VENVS, GpuServer
+from tests.stack import VENVS, GpuServer
 
 from .conftest import BlockingIoDetector
 

@@ -23,7 +23,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.dalle_frame.const import CONF_TOKEN, CONF_URL, DOMAIN
-from scripts.stack import HOST, VENVS, Process, free_port, host_program
+from tests.stack import HOST, VENVS, Process, free_port, host_program
 
 from .voice_support import (
     SPEECH_HEADER,
