@@ -43,6 +43,11 @@ run_suite() {
 }
 
 ha_root="$root/scripts/ha_root.sh"
+step "types: mypy (integration, HA 2026.11 and 2025.12)"
+for ha in ha-2026.11 ha-2025.12; do
+  "$ha_root" run "/opt/venvs/$ha/bin/python" -m mypy --config-file tests/ha/mypy.ini \
+    --cache-dir "build/mypy_cache/$ha" || status=1
+done
 # HA before pytest-homeassistant-custom-component's plugin (tests/ha/phcc_compat.py), and the
 # integration's line coverage as part of the bar (at least 95 %) on both releases.
 ha_args=(-p tests.ha.phcc_compat --cov=custom_components.dalle_frame

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant
 
+# Each release's mypy flags the form it lacks; "unused-ignore" keeps the other release quiet.
 try:  # HA 2026.9+: probatio is HA's validation library (`voluptuous` is only an alias of it)
-    import probatio as vol
+    import probatio as vol  # type: ignore[import-not-found,unused-ignore]
 except ImportError:  # HA 2025.12 to 2026.8: voluptuous
-    import voluptuous as vol  # type: ignore[no-redef]
+    import voluptuous as vol  # type: ignore[no-redef,unused-ignore]
 
 if TYPE_CHECKING:
     from hassil.recognize import RecognizeResult
@@ -45,9 +46,9 @@ def register_sentence_trigger(
     # evaluates annotations, and HA's names only exist while type checking).
     code = getattr(register, "__code__", None)
     if code is not None and "trigger_details" in code.co_varnames[: code.co_argcount]:
-        from homeassistant.components.conversation.trigger import (
+        from homeassistant.components.conversation.trigger import (  # type: ignore[attr-defined,unused-ignore]
             TriggerDetails,
         )
 
-        return register(TriggerDetails(sentences=sentences, callback=sentence_callback))
-    return register(sentences=sentences, trigger_callback=sentence_callback)
+        return register(TriggerDetails(sentences=sentences, callback=sentence_callback))  # type: ignore[call-arg,unused-ignore]
+    return register(sentences=sentences, trigger_callback=sentence_callback)  # type: ignore[call-arg,unused-ignore]

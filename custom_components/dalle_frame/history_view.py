@@ -6,7 +6,7 @@ from http import HTTPStatus
 from typing import Final
 
 from aiohttp import web
-from homeassistant.components.http import KEY_HASS, HomeAssistantView
+from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
 from .const import DOMAIN
 from .history import FrameHistory, history_folder, is_item_id

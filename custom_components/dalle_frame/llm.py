@@ -9,10 +9,17 @@ from __future__ import annotations
 
 from typing import Final
 
-from homeassistant.components.llm import LLMTools
+# HA 2025.12 lacks these APIs (and never loads this module): its mypy run ignores them.
+from homeassistant.components.llm import LLMTools  # type: ignore[import-not-found,unused-ignore]
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import intent
-from homeassistant.helpers.llm import LLM_API_ASSIST, IntentTool, LLMContext, Tool, ToolAnnotations
+from homeassistant.helpers.llm import (  # type: ignore[attr-defined,unused-ignore]
+    LLM_API_ASSIST,
+    IntentTool,
+    LLMContext,
+    Tool,
+    ToolAnnotations,
+)
 
 from .const import DOMAIN
 from .intent import INTENT_NEW_PROMPT, INTENT_PAINT, INTENT_REGENERATE
@@ -33,7 +40,7 @@ def async_get_tools(hass: HomeAssistant, llm_context: LLMContext, api_id: str) -
     if api_id != LLM_API_ASSIST or not hass.config_entries.async_loaded_entries(DOMAIN):
         return None
     tools: list[Tool] = [
-        IntentTool(
+        IntentTool(  # type: ignore[call-arg,unused-ignore]
             f"{DOMAIN}__{handler.intent_type}",
             handler,
             title=TITLES[handler.intent_type],

@@ -6,7 +6,8 @@ Identifiers: "" lists the frames, "<entry_id>" lists one frame's pictures (newes
 
 from __future__ import annotations
 
-from homeassistant.components.media_player import BrowseError, MediaClass
+from homeassistant.components.media_player.const import MediaClass
+from homeassistant.components.media_player.errors import BrowseError
 from homeassistant.components.media_source import (
     BrowseMediaSource,
     MediaSource,

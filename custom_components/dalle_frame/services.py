@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
@@ -79,7 +79,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
 
     def _handler(
         run: Callable[[DalleFrameConfigEntry, ServiceCall], Awaitable[GenerationResult]],
-    ) -> Callable[[ServiceCall], Awaitable[ServiceResponse]]:
+    ) -> Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]:
         """Wrap `run` with entry resolution and the response."""
 
         async def handle(call: ServiceCall) -> ServiceResponse:
