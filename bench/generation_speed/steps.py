@@ -168,12 +168,12 @@ def paired_step_times(
     names = [v for v in variants if v == "stock" or v in backends]
     any_backend = next(iter(backends.values()))
     text_tokens = MinDalleGenerator(
-        any_backend._modules, any_backend, model_name="bench", device=device, dtype=dtype
+        any_backend.modules, any_backend, model_name="bench", device=device, dtype=dtype
     ).text_tokens(PROMPT)
     result: dict[str, Any] = {
         "steps": steps,
         "grids": {},
-        "decoder_weight_bytes": step_weight_bytes(any_backend._modules.decoder),
+        "decoder_weight_bytes": step_weight_bytes(any_backend.modules.decoder),
     }
     if device.type == "cpu":
         result["read_gb_per_s"] = read_bandwidth_gb_per_s()

@@ -14,7 +14,7 @@ from onnx import TensorProto
 from dalle_frame_server.asr.export import export_ctc_model, main
 from dalle_frame_server.asr.model_folder import AsrModelFolder
 from dalle_frame_server.asr.onnx_transcriber import OnnxCtcTranscriber
-from dalle_frame_server.asr.tiny_model import WAV2VEC2_VOCAB, _tiny_random_model
+from dalle_frame_server.asr.tiny_model import WAV2VEC2_VOCAB, tiny_random_model
 from dalle_frame_server.errors import ModelNotAvailableError
 
 
@@ -23,7 +23,7 @@ def float16_folder(tmp_path_factory: pytest.TempPathFactory) -> AsrModelFolder:
     """The tiny random test model exported with float16."""
     out_dir = tmp_path_factory.mktemp("asr") / "float16"
     return export_ctc_model(
-        _tiny_random_model(), WAV2VEC2_VOCAB, out_dir, source="test float16", float16=True
+        tiny_random_model(), WAV2VEC2_VOCAB, out_dir, source="test float16", float16=True
     )
 
 
@@ -112,7 +112,7 @@ def test_model_that_overflows_float16_is_refused_and_keeps_the_old_export(
     ONNX Runtime's CPU provider runs this model's float16 graph to finite logits (its MatMuls
     run in float32 there), so only the PyTorch float16-activation check can see the overflow.
     """
-    model = _tiny_random_model()
+    model = tiny_random_model()
     with torch.no_grad():
         # The final layer norm hides the blow-up from float32, not from float16.
         model.wav2vec2.encoder.layers[-1].feed_forward.output_dense.weight.mul_(1e6)
@@ -136,7 +136,7 @@ def test_int8_and_float16_together_are_refused(
     assert "--float16: not allowed with argument --int8" in capsys.readouterr().err
     with pytest.raises(ValueError, match="not both"):
         export_ctc_model(
-            _tiny_random_model(),
+            tiny_random_model(),
             WAV2VEC2_VOCAB,
             tmp_path / "asr",
             source="x",

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dalle_frame_server.generation import fast_parallel
+from dalle_frame_server.generation.min_dalle.kernels import parallel
 from dalle_frame_server.generation.min_dalle.kernels.linear import DenseProjection
 from dalle_frame_server.generation.min_dalle.kernels.parallel import (
     ColumnSplitter,
@@ -64,19 +64,19 @@ def test_a_split_that_changes_bits_is_not_used(monkeypatch: pytest.MonkeyPatch) 
     """When the check finds other bits, the projection runs plain F.linear (checked once)."""
     calls: list[int] = []
 
-    def never_exact(blocks: fast_parallel.ColumnBlocks, rows: int, *, seed: int = 0) -> bool:
+    def never_exact(blocks: parallel.ColumnBlocks, rows: int, *, seed: int = 0) -> bool:
         calls.append(rows)
         return False
 
-    def must_not_run(x: torch.Tensor, blocks: fast_parallel.ColumnBlocks) -> torch.Tensor:
+    def must_not_run(x: torch.Tensor, blocks: parallel.ColumnBlocks) -> torch.Tensor:
         raise AssertionError("the split ran although it was found inexact")
 
     weight = torch.randn(512, 64)
     splitter = ColumnSplitter(2)
     blocks = splitter.blocks(weight)
     assert blocks is not None
-    monkeypatch.setattr(fast_parallel, "split_is_exact", never_exact)
-    monkeypatch.setattr(fast_parallel, "split_linear", must_not_run)
+    monkeypatch.setattr(parallel, "split_is_exact", never_exact)
+    monkeypatch.setattr(parallel, "split_linear", must_not_run)
     x = torch.randn(2, 1, 64)
     for _ in range(3):
         assert torch.equal(splitter.linear(x, blocks), F.linear(x, weight))

@@ -68,11 +68,11 @@ def test_test_asr_model_is_exported_once(test_asr_folder: AsrModelFolder) -> Non
 
 def test_onnx_transcriber_matches_pytorch(test_transcriber: OnnxCtcTranscriber) -> None:
     """The ONNX graph and the PyTorch model it came from give the same text for the same audio."""
-    from dalle_frame_server.asr.tiny_model import _tiny_random_model
+    from dalle_frame_server.asr.tiny_model import tiny_random_model
     from dalle_frame_server.asr.wav_audio import normalize_for_wav2vec2
 
     samples = np.random.default_rng(3).uniform(-0.5, 0.5, 24_000).astype(np.float32)
-    model = _tiny_random_model()
+    model = tiny_random_model()
     with torch.no_grad():
         logits = model(torch.from_numpy(normalize_for_wav2vec2(samples))[None]).logits[0].numpy()
     expected = test_transcriber.vocabulary.decode_greedy(logits)
@@ -93,13 +93,13 @@ def test_int8_export_quantizes_and_still_transcribes(tmp_path: Path) -> None:
     """`--int8`: the graph's MatMul weights become int8, the folder says so, and it transcribes."""
     import onnx
 
-    from dalle_frame_server.asr.tiny_model import _tiny_random_model
+    from dalle_frame_server.asr.tiny_model import tiny_random_model
 
     float_folder = export_ctc_model(
-        _tiny_random_model(), WAV2VEC2_VOCAB, tmp_path / "float", source="test float"
+        tiny_random_model(), WAV2VEC2_VOCAB, tmp_path / "float", source="test float"
     )
     int8_folder = export_ctc_model(
-        _tiny_random_model(), WAV2VEC2_VOCAB, tmp_path / "int8", source="test int8", int8=True
+        tiny_random_model(), WAV2VEC2_VOCAB, tmp_path / "int8", source="test int8", int8=True
     )
     metadata = int8_folder.read_metadata()
     assert metadata is not None

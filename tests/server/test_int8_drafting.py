@@ -82,7 +82,7 @@ def test_int8_is_the_drafting_backend(drafted: MinDalleGenerator) -> None:
     assert backend.exact is False
     assert backend.checker is not backend.decoder
     assert backend.exact_runner.decoder is backend.checker
-    layer = backend._modules.decoder.layers[0]
+    layer = backend.modules.decoder.layers[0]
     assert layer.self_attn.q_proj.weight.numel() == TEST_SHAPE.embed_count**2
 
 

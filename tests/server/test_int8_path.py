@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from dalle_frame_server.api.app import create_app
-from dalle_frame_server.generation import int8_path as int8_path_module
 from dalle_frame_server.generation.min_dalle.backends import make_backend
+from dalle_frame_server.generation.min_dalle.kernels import int8_path as int8_path_module
 from dalle_frame_server.generation.min_dalle.kernels.cpu_isa import CpuIsa, detect_cpu_isa
 from dalle_frame_server.generation.min_dalle.kernels.int8 import Int8Projection
 from dalle_frame_server.generation.min_dalle.kernels.int8_path import (

@@ -113,7 +113,7 @@ def test_cuda_graph_replay_equals_eager_steps(test_model_paths: ModelPaths) -> N
     backend = FastBackend(modules)
     assert isinstance(backend.runner, CudaGraphStepRunner)
     text_tokens = torch.ones(2, 64, dtype=torch.long, device=device)
-    with torch.inference_mode(), backend._autocast():
+    with torch.inference_mode(), backend.autocast():
         state = backend.encode(text_tokens)
         eager = EagerStepRunner(backend.decoder, device)
         results = []

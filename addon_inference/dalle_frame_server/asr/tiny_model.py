@@ -43,11 +43,11 @@ def ensure_test_asr_model(models_dir: Path) -> AsrModelFolder:
         return folder
     _LOGGER.info("Building the test ASR model in %s (%s)", folder.root, TEST_ASR_NOTICE)
     return export_ctc_model(
-        _tiny_random_model(), WAV2VEC2_VOCAB, folder.root, source=TEST_ASR_SOURCE
+        tiny_random_model(), WAV2VEC2_VOCAB, folder.root, source=TEST_ASR_SOURCE
     )
 
 
-def _tiny_random_model() -> torch.nn.Module:
+def tiny_random_model() -> torch.nn.Module:
     """Build the tiny wav2vec2 with weights from a fixed seed (the global RNG is restored)."""
     from transformers import Wav2Vec2Config, Wav2Vec2ForCTC
 

@@ -84,7 +84,7 @@ class FastBackend:
         max_joined_images: most images of several requests in one batch; None =
         `CPU_JOINED_IMAGES` on a CPU, `max_batch_images` on a GPU.
         """
-        self._modules = modules
+        self.modules = modules
         self._max_batch_images = max_batch_images
         parameter = next(modules.decoder.parameters())
         self.device = parameter.device
@@ -163,7 +163,7 @@ class FastBackend:
 
     def _probe_linear(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         """`F.linear` as the step runs it (under the model's autocast on CUDA)."""
-        with self._autocast():
+        with self.autocast():
             return F.linear(x, weight)
 
     def _stacking_plan(self, rows: int) -> StackingPlan:
@@ -193,7 +193,7 @@ class FastBackend:
         """Float32 on the CPU is verified bit-identical to stock; CUDA half is not claimed."""
         return self.device.type == "cpu" and self.dtype == torch.float32
 
-    def _autocast(self) -> torch.autocast:
+    def autocast(self) -> torch.autocast:
         """min-dalle's autocast: active only for half dtypes on CUDA (cache off: graph-safe)."""
         enabled = self.device.type == "cuda" and self.dtype != torch.float32
         return torch.autocast(
@@ -203,7 +203,7 @@ class FastBackend:
     def encode(self, text_tokens: torch.Tensor) -> torch.Tensor:
         """Encode (2, 64) text tokens (row 0 unconditional, row 1 the prompt)."""
         self.residency.enter("encoder")
-        with torch.inference_mode(), self._autocast():
+        with torch.inference_mode(), self.autocast():
             return self.encoder(text_tokens)
 
     def decode(self, requests: Sequence[DecodeRequest]) -> list[DecodeOutcome]:
@@ -238,7 +238,7 @@ class FastBackend:
         rows = 2 * image_total
         stopped: dict[int, Exception] = {}
         started = time.monotonic()
-        with torch.inference_mode(), self._autocast():
+        with torch.inference_mode(), self.autocast():
             text_tokens, encoder_state = batch_rows(requests)
             buffers = runner.buffers(rows)
             runner.decoder.start(
@@ -288,7 +288,7 @@ class FastBackend:
         """Check that one step gives requests of these sizes the same logits alone and together."""
         generator = torch.Generator(device="cpu").manual_seed(len(image_counts))
         embed = self.decoder.weights.embed_count
-        vocab = self._modules.shape.text_vocab_count
+        vocab = self.modules.shape.text_vocab_count
         requests = []
         for count in image_counts:
             text = torch.randint(2, vocab, (2, 64), generator=generator)
@@ -321,7 +321,7 @@ class FastBackend:
     def _probe_logits(self, requests: Sequence[DecodeRequest]) -> torch.Tensor:
         """Logits of the second decoder step for `requests` batched (start tokens, then 7)."""
         rows = 2 * sum(request.image_count for request in requests)
-        with torch.inference_mode(), self._autocast():
+        with torch.inference_mode(), self.autocast():
             text_tokens, encoder_state = batch_rows(requests)
             buffers = self.decoder.new_buffers(rows, self.device)
             self.decoder.start(
