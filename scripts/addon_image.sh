@@ -12,6 +12,7 @@
 # layers and the build takes seconds. podman runs with runc (crun refuses this cgroup
 # setup), cgroupfs, and the current ulimits as defaults (root here may not raise them).
 #
+#   scripts/addon_image.sh base         build the base image if missing
 #   scripts/addon_image.sh build        build the base if missing, then the add-on image
 #   scripts/addon_image.sh tag          print the add-on image's tag
 #   scripts/addon_image.sh podman ARGS  podman with the project's storage and settings
@@ -29,9 +30,8 @@ image_tag="localhost/dalle-frame-server-addon:$version"
 
 log() { printf '\033[1m[addon-image]\033[0m %s\n' "$*" >&2; }
 
-as_root() {
-  if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
-}
+# shellcheck source=root_helpers.sh
+. "$(dirname "${BASH_SOURCE[0]}")/root_helpers.sh"
 
 configure() {
   # podman's settings, written each time (cheap) so a change of limits is picked up. runc may
@@ -93,13 +93,10 @@ build_base() {
     log "debootstrap failed; the whole log is $work.log"
     return 1
   }
-  if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
-    as_root mkdir -p "$work/usr/local/share/ca-certificates"
-    as_root cp /usr/local/share/ca-certificates/*.crt "$work/usr/local/share/ca-certificates/"
-  fi
-  as_root chroot "$work" /usr/bin/env -i PATH=/usr/bin:/bin:/usr/sbin:/sbin \
-    DEBIAN_FRONTEND=noninteractive sh -c \
-    'apt-get update -qq && apt-get install -y -qq --no-install-recommends ca-certificates >/dev/null && apt-get clean && rm -rf /var/lib/apt/lists/*'
+  trust_host_certificates "$work"
+  in_chroot "$work" sh -c 'apt-get update -qq &&
+    apt-get install -y -qq --no-install-recommends ca-certificates >/dev/null &&
+    apt-get clean && rm -rf /var/lib/apt/lists/*'
   as_root tar -C "$work" -c . | podman_cmd import --change 'CMD ["/bin/bash"]' - "$base_tag" >/dev/null
   as_root rm -rf "$work" "$work.log"
   log "base image $base_tag ready"
@@ -121,6 +118,10 @@ build_image() {
 }
 
 case "${1:-}" in
+  base)
+    install_podman
+    build_base
+    ;;
   build) build_image ;;
   tag) echo "$image_tag" ;;
   podman)
@@ -128,7 +129,7 @@ case "${1:-}" in
     podman_cmd "$@"
     ;;
   *)
-    echo "usage: $0 build | tag | podman ARGS..." >&2
+    echo "usage: $0 base | build | tag | podman ARGS..." >&2
     exit 2
     ;;
 esac

@@ -28,14 +28,8 @@ root_dir="$cache/roots/arm64-bookworm-$key"
 
 log() { printf '\033[1m[arm-root]\033[0m %s\n' "$*" >&2; }
 
-as_root() {
-  if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
-}
-
-in_chroot() {
-  as_root chroot "$1" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
-    HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "${@:2}"
-}
+# shellcheck source=root_helpers.sh
+. "$(dirname "${BASH_SOURCE[0]}")/root_helpers.sh"
 
 enable_emulation() {
   if ! command -v qemu-aarch64-static >/dev/null || ! command -v update-binfmts >/dev/null; then

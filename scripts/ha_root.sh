@@ -33,15 +33,8 @@ root_dir="$cache/roots/$suite-$key"
 
 log() { printf '\033[1m[ha-root]\033[0m %s\n' "$*" >&2; }
 
-as_root() {
-  if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
-}
-
-in_chroot() {
-  # Run a command in the root while building it (no binds needed).
-  as_root chroot "$1" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
-    HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "${@:2}"
-}
+# shellcheck source=root_helpers.sh
+. "$(dirname "${BASH_SOURCE[0]}")/root_helpers.sh"
 
 build() {
   if [[ -f "$root_dir/.complete" ]]; then
@@ -64,11 +57,7 @@ build() {
   }
   # sid's Release file is often past its Valid-Until date on mirrors and snapshots.
   echo 'Acquire::Check-Valid-Until "false";' | as_root tee "$work/etc/apt/apt.conf.d/99valid-until" >/dev/null
-  # The registries' TLS may go through a proxy whose CA only the host trusts: trust it here too.
-  if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
-    as_root mkdir -p "$work/usr/local/share/ca-certificates"
-    as_root cp /usr/local/share/ca-certificates/*.crt "$work/usr/local/share/ca-certificates/"
-  fi
+  trust_host_certificates "$work"
   in_chroot "$work" apt-get update -qq
   in_chroot "$work" apt-get install -y -qq --no-install-recommends "${packages[@]}" \
     >>"$work.log" 2>&1 || {
