@@ -1,6 +1,6 @@
 """Measure the server's peak memory on a first start with the add-on's defaults (a 4 GB box).
 
-    .venvs/server/bin/python -m bench.first_start [--reference] [--threads N]
+    .venvs/server/bin/python -m bench.first_start_memory [--reference] [--threads N]
 
 The add-on's defaults are `model: mini`, `backend: fast` and the default `asr_model`, which is
 downloaded already in ONNX on first start. Here the files are model-shaped random weights made
@@ -189,7 +189,7 @@ def run_case(asr_model: str, sha: str, hub_url: str, threads: int | None) -> dic
 
 def main(argv: list[str] | None = None) -> int:
     """Command line."""
-    parser = argparse.ArgumentParser(prog="python -m bench.first_start", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.first_start_memory", description=__doc__)
     parser.add_argument("--reference", action="store_true", help="also the former default")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
