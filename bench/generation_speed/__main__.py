@@ -4,7 +4,7 @@
 
 Every (model, variant) runs in a fresh process per round, so peak RSS is per variant, and the
 variants take turns within each round (the order rotates), so a noisy machine slows them alike.
-Prints a table and writes JSON (build/bench-results/min_dalle.json by default). Figures are
+Prints a table and writes JSON (build/bench-results/generation_speed.json by default). Figures are
 medians over rounds; speedups are against stock in the same run. On a GPU machine add
 `--device cuda --models mega` (fp16 by default there).
 """
@@ -66,7 +66,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--top-k", type=int, default=128)
     parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR)
     parser.add_argument(
-        "--out", type=Path, default=Path("build/bench-results/min_dalle.json"), help="JSON file"
+        "--out",
+        type=Path,
+        default=Path("build/bench-results/generation_speed.json"),
+        help="JSON file",
     )
     return parser.parse_args(argv)
 
