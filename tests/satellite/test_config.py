@@ -172,3 +172,14 @@ def test_missing_token_file_says_how_to_make_one(tmp_path) -> None:
         read_token_file(tmp_path / "nope")
     with pytest.raises(ConfigError, match="not a regular file"):
         read_token_file(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("audio", "rate"),
+    [({}, None), ({"capture_rate": "auto"}, None), ({"capture_rate": 48000}, 48000)],
+    ids=["default", "auto", "fixed"],
+)
+def test_capture_rate_is_auto_unless_fixed(tmp_path, audio, rate) -> None:
+    """audio.capture_rate: auto (None) lets the microphone's own rates decide."""
+    assert parse_config(with_section(audio=audio), tmp_path).audio.capture_rate == rate
+    assert parse_config(with_section(gpio={"pin_factory": "gpiod"}), tmp_path).gpio.pin_factory
