@@ -29,7 +29,7 @@ ADDON = ROOT / "addon_inference"
 NAME = "AI Art Frame"
 SCALE = 4  # drawn at 4x, then scaled down
 
-# The measured inks of the 7.3" 7-colour panel (render_panels.py's AC073TC1A palette).
+# The measured inks of the 7.3" 7-colour panel (render/panels.py's AC073TC1A palette).
 INK = {
     "black": (0, 0, 0),
     "white": (217, 242, 255),

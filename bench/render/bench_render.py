@@ -43,7 +43,7 @@ def load_render_modules() -> types.ModuleType:
     """Import the integration's pure render modules without its HA-bound package __init__.
 
     The package ``custom_components.dalle_frame`` imports Home Assistant, which this
-    environment (built for inky on Pillow 12) does not have; render*.py need only Pillow
+    environment (built for inky on Pillow 12) does not have; render/ needs only Pillow
     and numpy, so they are loaded into a bare package object instead.
     """
     folder = ROOT / "custom_components" / "dalle_frame"
@@ -70,6 +70,7 @@ INKY_DRIVERS = {
     "inky_impression_4": "inky.inky_uc8159",
     "inky_impression_5_7": "inky.inky_uc8159",
     "inky_impression_7_3": "inky.inky_ac073tc1a",
+    "inky_impression_spectra_4": "inky.inky_e640",
     "inky_impression_spectra_7_3": "inky.inky_e673",
     "inky_impression_spectra_13_3": "inky.inky_el133uf1",
 }
@@ -188,7 +189,8 @@ def time_stages(png: bytes, repeat: int) -> None:
     plan = render.plan_fit(art.size, options.size, options.fit)
     colours = np.array(panel.palette_at(SATURATION), dtype=np.uint8)
     remap = list(panel.indices)
-    frame = render._compose(options, art, panel, background, None)
+    frame = render.compose(options, art, panel, background, None)
+    stage = render.pipeline  # the stages render_frame runs, timed one by one
     indices = np.asarray(frame)
     palette = panel.png_palette(SATURATION)
     frame.putpalette(palette)
@@ -201,9 +203,9 @@ def time_stages(png: bytes, repeat: int) -> None:
 
     stages = {
         "decode art": lambda: render.decode_art(png, background.at(SATURATION)),
-        "Lanczos horizontal pass": lambda: render._horizontal_pass(art, plan),
-        "fit + dither, 2 bands": lambda: render._dither_floyd_steinberg(art, plan, colours, remap),
-        "compose (all of it)": lambda: render._compose(options, art, panel, background, None),
+        "Lanczos horizontal pass": lambda: stage._horizontal_pass(art, plan),
+        "fit + dither, 2 bands": lambda: stage._dither_floyd_steinberg(art, plan, colours, remap),
+        "compose (all of it)": lambda: render.compose(options, art, panel, background, None),
         "PNG, 2 threads": lambda: render.encode_palette_png(indices, palette),
         "PNG, 1 thread": lambda: render.encode_palette_png(indices, palette, threads=1),
         "PNG, Pillow's writer": pillow_png,
