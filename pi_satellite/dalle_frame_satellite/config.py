@@ -335,9 +335,12 @@ def _audio(section: _Section) -> AudioSettings:
     device = section.take("device", None)
     if device is not None and (isinstance(device, bool) or not isinstance(device, str | int)):
         raise ConfigError(f"audio.device: expected a device name or number, got {_kind(device)}")
-    if section.get_raw("capture_rate") in ("auto", None):
+    raw_rate = section.get_raw("capture_rate")
+    if raw_rate in ("auto", None):
         section.take("capture_rate", None)
         capture_rate = None
+    elif isinstance(raw_rate, str):
+        raise ConfigError(f"audio.capture_rate: {raw_rate!r} is neither auto nor a rate in Hz")
     else:
         capture_rate = section.integer("capture_rate", None, 8000, 192000)
     settings = AudioSettings(

@@ -183,3 +183,5 @@ def test_capture_rate_is_auto_unless_fixed(tmp_path, audio, rate) -> None:
     """audio.capture_rate: auto (None) lets the microphone's own rates decide."""
     assert parse_config(with_section(audio=audio), tmp_path).audio.capture_rate == rate
     assert parse_config(with_section(gpio={"pin_factory": "gpiod"}), tmp_path).gpio.pin_factory
+    with pytest.raises(ConfigError, match="'fast' is neither auto nor a rate in Hz"):
+        parse_config(with_section(audio={"capture_rate": "fast"}), tmp_path)
