@@ -7,8 +7,10 @@
 # relies on: python3, systemd, ca-certificates). Each root is built once under the cache
 # (outside the checkout, named by a digest of what defines it: a fresh clone reuses it) and is
 # never changed afterwards: `run` lays a throwaway overlay over it, so every run starts from a
-# clean system. Downloaded .debs and pip's wheels are kept in the cache (bound as the root's
-# /var/cache/apt/archives and /root/.cache/pip), so repeated runs download nothing new. The
+# clean system. Downloaded .debs and pip's cache are kept in the cache (bound as the root's
+# /var/cache/apt/archives and /root/.cache/pip), so repeated runs download no .deb again, nor
+# a wheel where PyPI's caching headers reach pip (a proxy that strips them leaves pip's cache
+# empty, and pip then downloads the wheels on every run). The
 # checkout and /tmp are bound in at their own paths; processes in the root share the host's
 # loopback. The roots are amd64 (this machine's own); SUITE-arm64 (e.g. trixie-arm64) makes an
 # arm64 root run under qemu-user (binfmt_misc; debootstrap --foreign, then its second stage
