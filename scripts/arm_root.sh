@@ -31,25 +31,6 @@ log() { printf '\033[1m[arm-root]\033[0m %s\n' "$*" >&2; }
 # shellcheck source=root_helpers.sh
 . "$(dirname "${BASH_SOURCE[0]}")/root_helpers.sh"
 
-enable_emulation() {
-  if ! command -v qemu-aarch64-static >/dev/null || ! command -v update-binfmts >/dev/null; then
-    log "installing qemu-user-static and binfmt-support (Debian packages)"
-    as_root apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
-      qemu-user-static binfmt-support debootstrap >/dev/null
-  fi
-  if [[ ! -e /proc/sys/fs/binfmt_misc/register ]]; then
-    as_root mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
-  fi
-  if [[ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]]; then
-    as_root update-binfmts --enable qemu-aarch64
-  fi
-  grep -q '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64 || {
-    log "binfmt_misc does not run arm64 programs here (qemu-aarch64 is not enabled)"
-    return 1
-  }
-}
-
 download_wheels() {
   # Wheels for the root, fetched natively; --no-deps with every dependency pinned in the file
   # (pip evaluates environment markers for this machine, not the target).

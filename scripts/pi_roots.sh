@@ -31,9 +31,8 @@ layout_version=1
 
 log() { printf '\033[1m[pi-roots]\033[0m %s\n' "$*" >&2; }
 
-as_root() {
-  if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
-}
+# shellcheck source=root_helpers.sh
+. "$(dirname "${BASH_SOURCE[0]}")/root_helpers.sh"
 
 check_suite() {
   case "$1" in
@@ -53,24 +52,6 @@ root_dir() {
   echo "$cache/roots/pi-$1-$key"
 }
 
-enable_emulation() {
-  # Debian's qemu-user-static runs arm64 programs (registered with a fixed interpreter, so it
-  # works inside a chroot).
-  if ! command -v qemu-aarch64-static >/dev/null || ! command -v update-binfmts >/dev/null; then
-    log "installing qemu-user-static and binfmt-support (Debian packages)"
-    as_root apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
-      qemu-user-static binfmt-support >/dev/null
-  fi
-  [[ -e /proc/sys/fs/binfmt_misc/register ]] ||
-    as_root mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
-  [[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]] || as_root update-binfmts --enable qemu-aarch64
-  grep -q '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64 || {
-    log "binfmt_misc does not run arm64 programs here (qemu-aarch64 is not enabled)"
-    return 1
-  }
-}
-
 bootstrap() {
   # debootstrap's minbase: natively, or for arm64 its first stage here and the second under
   # emulation.
@@ -87,7 +68,8 @@ bootstrap() {
 }
 
 in_chroot() {
-  # Run a command in a root while building it; the apt cache is bound in for the downloads.
+  # Run a command in a root while building it; the apt cache is bound in for the downloads
+  # (this replaces root_helpers.sh's in_chroot, which binds nothing).
   local dir=$1 suite=$2
   shift 2
   # shellcheck disable=SC2016  # the script runs in the namespace's own bash
@@ -124,10 +106,7 @@ build() {
     return 1
   }
   # The registries' TLS may go through a proxy whose CA only the host trusts: trust it here too.
-  if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
-    as_root mkdir -p "$work/usr/local/share/ca-certificates"
-    as_root cp /usr/local/share/ca-certificates/*.crt "$work/usr/local/share/ca-certificates/"
-  fi
+  trust_host_certificates "$work"
   as_root cp /etc/resolv.conf "$work/etc/resolv.conf"
   {
     in_chroot "$work" "$suite" apt-get update -qq &&

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Helpers shared by the scripts that build Debian roots and images (sourced, not run): running
-# as root, running a command in a root while it is built, trusting the host's extra CAs there.
+# as root, running a command in a root while it is built, trusting the host's extra CAs there,
+# running arm64 programs under emulation.
 
 # as_root CMD...: run CMD as root (directly when already root, else through sudo).
 as_root() {
@@ -21,4 +22,22 @@ trust_host_certificates() {
     as_root mkdir -p "$1/usr/local/share/ca-certificates"
     as_root cp /usr/local/share/ca-certificates/*.crt "$1/usr/local/share/ca-certificates/"
   fi
+}
+
+# enable_emulation: let this x86 machine run arm64 programs through Debian's qemu-user-static
+# (registered with a fixed interpreter, so it works inside a chroot). Needs a `log` function.
+enable_emulation() {
+  if ! command -v qemu-aarch64-static >/dev/null || ! command -v update-binfmts >/dev/null; then
+    log "installing qemu-user-static and binfmt-support (Debian packages)"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
+      qemu-user-static binfmt-support debootstrap >/dev/null
+  fi
+  [[ -e /proc/sys/fs/binfmt_misc/register ]] ||
+    as_root mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  [[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]] || as_root update-binfmts --enable qemu-aarch64
+  grep -q '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64 || {
+    log "binfmt_misc does not run arm64 programs here (qemu-aarch64 is not enabled)"
+    return 1
+  }
 }

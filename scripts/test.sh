@@ -28,6 +28,8 @@ mapfile -t shell_scripts < <(find . -path ./.venvs -prune -o -path ./build -prun
 shellcheck "${shell_scripts[@]}" || status=1
 step "types: mypy (server)"
 "$venvs/server/bin/mypy" --config-file addon_inference/pyproject.toml || status=1
+step "types: mypy (satellite)"
+"$venvs/satellite/bin/mypy" --config-file pi_satellite/pyproject.toml || status=1
 
 # run_suite NAME FOLDER [PYTEST ARGS...]: runs pytest with the interpreter in "${python[@]}".
 run_suite() {

@@ -35,7 +35,8 @@ DEFAULT_ACTIONS: Final = {
 _ENTITY_ID: Final = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
 _BUTTON_NAME: Final = re.compile(r"^[A-Za-z0-9_]{1,16}$")
 _MAX_CONFIG_BYTES: Final = 256 * 1024
-_MISSING: Final = object()
+_MISSING: Final[Any] = object()
+"""The default of a required setting (typed Any: it stands in for a default of any type)."""
 
 
 class _Section:

@@ -55,15 +55,18 @@ class Panel:
         cls = self.driver_class()
         saturated = [tuple(c) for c in cls.SATURATED_PALETTE[: self.colours]]
         desaturated = [tuple(c) for c in cls.DESATURATED_PALETTE[: self.colours]]
-        return saturated, desaturated  # type: ignore[return-value]
+        return saturated, desaturated
 
     def blended_palette(self, saturation: float) -> list[RGB]:
         """Return the palette inky itself blends: saturation*measured + (1-s)*pure colours."""
         saturated, desaturated = self.palettes()
-        return [
-            tuple(int(s * saturation + d * (1.0 - saturation)) for s, d in zip(sc, dc, strict=True))
-            for sc, dc in zip(saturated, desaturated, strict=True)
-        ]  # type: ignore[misc]
+        blended: list[RGB] = []
+        for sc, dc in zip(saturated, desaturated, strict=True):
+            red, green, blue = (
+                int(s * saturation + d * (1.0 - saturation)) for s, d in zip(sc, dc, strict=True)
+            )
+            blended.append((red, green, blue))
+        return blended
 
     def pins(self) -> frozenset[int]:
         """Return every GPIO the panel itself uses."""

@@ -14,7 +14,7 @@ from dalle_frame_satellite.panels import PANELS, panel_by_name
 from dalle_frame_satellite.settings import FitMode
 
 # How HA's integration renders a Spectra 6 frame: native panel indices 0-3, 5, 6 (4 is a gap),
-# palette colours at saturation 0.5 (custom_components/dalle_frame/render_panels.py).
+# palette colours at saturation 0.5 (custom_components/dalle_frame/render/panels.py).
 SPECTRA_NATIVE = {0: (0, 0, 0), 1: (208, 209, 210), 2: (231, 222, 35), 3: (205, 36, 37),
                   5: (30, 29, 174), 6: (29, 173, 35)}  # fmt: skip
 # The driver's own order for the same colours (black, white, yellow, red, blue, green).
