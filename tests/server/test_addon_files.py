@@ -87,6 +87,20 @@ def test_options_match_the_schema(config: dict) -> None:
     assert not _valid("../etc", schema["asr_model"])
 
 
+def test_docs_describe_every_option_and_its_choices(config: dict) -> None:
+    """DOCS.md's options table has a row for every option, naming each choice of a list."""
+    docs = (ADDON / "DOCS.md").read_text(encoding="utf8")
+    rows = {
+        match.group(1): match.group(2)
+        for match in re.finditer(r"^\| `(\w+)` \| (.+) \|$", docs, re.MULTILINE)
+    }
+    for key, rule in config["schema"].items():
+        assert key in rows, f"DOCS.md has no row for the option {key}"
+        if choices := re.fullmatch(r"list\((.+)\)\??", rule):
+            for choice in choices.group(1).split("|"):
+                assert f"`{choice}`" in rows[key], (key, choice)
+
+
 def test_every_option_is_translated(config: dict) -> None:
     """translations/en.yaml names and describes every option and the port."""
     translations = _yaml(ADDON / "translations" / "en.yaml")
