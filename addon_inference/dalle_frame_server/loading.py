@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import torch
 
@@ -25,7 +25,7 @@ from .asr.model_folder import (
 from .asr.onnx_transcriber import OnnxCtcTranscriber
 from .asr.pretrained import PRETRAINED_ASR_MODELS, ensure_pretrained_asr_model
 from .asr.tiny_model import TEST_ASR_MODEL_NAME, TEST_ASR_NOTICE, ensure_test_asr_model
-from .downloads import DownloadError
+from .downloads import DownloadError, DownloadProgress
 from .errors import ModelNotAvailableError
 from .generation.generator import MinDalleGenerator
 from .generation.min_dalle.backends import make_backend
@@ -60,14 +60,12 @@ async def load_generator(settings: ServerSettings, slot: ModelSlot[TextToImage])
         paths = await asyncio.to_thread(ensure_test_model, models_dir)
         remedy = f"delete {models_dir / TEST_MODEL_NAME} and start again to rebuild it"
     else:
-
-        def progress(name: str, done: int, total: int | None) -> None:
-            share = f" ({100 * done / total:.0f}%)" if total else ""
-            slot.set_detail(f"downloading {name}: {done / 2**20:.0f} MiB{share}")
-
         slot.set_detail("checking the model files")
         paths = await ensure_real_model(
-            settings.model, models_dir, base_url=settings.download_url, progress=progress
+            settings.model,
+            models_dir,
+            base_url=settings.download_url,
+            progress=_download_progress(slot),
         )
         remedy = "delete that file and start again to download it anew"
     slot.set_detail(f"loading the weights on {device}")
@@ -91,16 +89,11 @@ async def load_transcriber(settings: ServerSettings, slot: ModelSlot[Transcriber
         folder = asr_model_folder(settings.models_dir, settings.asr_model)
         pretrained = PRETRAINED_ASR_MODELS.get(settings.asr_model)
         if not folder.is_complete() and pretrained is not None:
-
-            def progress(name: str, done: int, total: int | None) -> None:
-                share = f" of {total / 2**20:.0f}" if total else ""
-                slot.set_detail(f"downloading {name}: {done / 2**20:.0f} MiB{share}")
-
             folder = await ensure_pretrained_asr_model(
                 pretrained,
                 settings.models_dir,
                 base_url=settings.asr_download_url,
-                progress=progress,
+                progress=_download_progress(slot),
             )
         if not folder.is_complete() and settings.asr_model == LARGE_ASR_MODEL:
             slot.set_detail(f"downloading and exporting {LARGE_ASR_CHECKPOINT} (once)")
@@ -120,6 +113,16 @@ async def load_transcriber(settings: ServerSettings, slot: ModelSlot[Transcriber
         use_cuda=device.startswith("cuda"),
         threads=settings.threads,
     )
+
+
+def _download_progress(slot: ModelSlot[Any]) -> DownloadProgress:
+    """Show a download's progress in the slot's detail (and so in /v1/health)."""
+
+    def progress(name: str, done: int, total: int | None) -> None:
+        share = f" ({100 * done / total:.0f}%)" if total else ""
+        slot.set_detail(f"downloading {name}: {done / 2**20:.0f} MiB{share}")
+
+    return progress
 
 
 def _export_large_asr_model(out_dir: Path) -> AsrModelFolder:

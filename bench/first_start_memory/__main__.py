@@ -98,7 +98,7 @@ def _serve_hub(files: dict[str, bytes]) -> tuple[str, asyncio.AbstractEventLoop]
     loop.run_until_complete(runner.setup())
     site = web.TCPSite(runner, "127.0.0.1", 0)
     loop.run_until_complete(site.start())
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]
     threading.Thread(target=loop.run_forever, daemon=True).start()
     return f"http://127.0.0.1:{port}", loop
 

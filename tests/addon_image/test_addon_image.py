@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -28,6 +27,7 @@ import pytest
 import yaml
 
 from tests.server.helpers import make_wav
+from tests.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ADDON = ROOT / "addon_inference"
@@ -99,12 +99,6 @@ def test_image_is_cpu_only(image: str, inspected: dict) -> None:
     assert size_mb < 2500, f"{size_mb:.0f} MB: CUDA libraries crept in?"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _get_json(url: str) -> dict:
     with urllib.request.urlopen(url, timeout=5) as response:
         return json.load(response)
@@ -125,7 +119,7 @@ def container(image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     data = tmp_path_factory.mktemp("addon-data")
     options = {**CONFIG["options"], "model": "test", "asr_model": "test", "threads": 2}
     (data / "options.json").write_text(json.dumps(options), encoding="utf8")
-    port = _free_port()
+    port = free_port()
     name = f"dalle-frame-addon-test-{os.getpid()}"
     podman(
         "run", "--detach", "--name", name, "--network", "host",

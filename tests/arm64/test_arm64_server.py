@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -28,6 +27,7 @@ import pytest
 from dalle_frame_server.asr.tiny_model import ensure_test_asr_model
 from dalle_frame_server.generation.models.tiny_model import ensure_test_model
 from tests.server.helpers import make_wav
+from tests.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "arm_root.sh"
@@ -93,16 +93,10 @@ def test_int8_is_refused_on_arm_with_its_reason(arm_root: None) -> None:
     assert "x86-64" in label, label
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def arm_server(models: Path) -> Iterator[str]:
     """The server in the arm64 root with the test models and `int8` asked for."""
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(  # its own process group: the server under the wrappers too
         [
             str(SCRIPT), "run", "env", f"PYTHONPATH={SERVER_PATH}",

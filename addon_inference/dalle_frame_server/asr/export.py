@@ -44,7 +44,6 @@ import torch
 
 from .base import ASR_SAMPLE_RATE
 from .model_folder import (
-    FORMAT_VERSION,
     LARGE_ASR_CHECKPOINT,
     AsrModelFolder,
 )
@@ -131,17 +130,15 @@ def _export_into(
     elif float16:
         agreement = _halve(folder, model, check_clip, expected)
     folder.vocab.write_text(json.dumps(vocab, ensure_ascii=False, indent=1) + "\n", "utf8")
-    metadata = {
-        "format_version": FORMAT_VERSION,
-        "source": source,
-        "sample_rate": ASR_SAMPLE_RATE,
-        "vocab_size": len(vocab),
-        "torch": torch.__version__,
-        "weights": "int8" if int8 else "float16" if float16 else "float32",
-    }
+    extra: dict[str, object] = {"torch": torch.__version__}
     if agreement is not None:
-        metadata["check_frame_agreement"] = round(agreement, 4)
-    folder.metadata.write_text(json.dumps(metadata, indent=2) + "\n", "utf8")
+        extra["check_frame_agreement"] = round(agreement, 4)
+    folder.write_metadata(
+        source=source,
+        vocab_size=len(vocab),
+        weights="int8" if int8 else "float16" if float16 else "float32",
+        **extra,
+    )
 
 
 def export_checkpoint(

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from .base import ASR_SAMPLE_RATE
+
 ASR_FOLDER: Final = "asr"
 MODEL_FILE: Final = "model.onnx"
 VOCAB_FILE: Final = "vocab.json"
@@ -49,6 +51,20 @@ class AsrModelFolder:
         except (OSError, ValueError):
             return None
         return metadata if isinstance(metadata, dict) else None
+
+    def write_metadata(
+        self, *, source: str, vocab_size: int, weights: str, **extra: object
+    ) -> None:
+        """Write the metadata; the graph and vocabulary must be in place (it is written last)."""
+        metadata = {
+            "format_version": FORMAT_VERSION,
+            "source": source,
+            "sample_rate": ASR_SAMPLE_RATE,
+            "vocab_size": vocab_size,
+            "weights": weights,
+            **extra,
+        }
+        self.metadata.write_text(json.dumps(metadata, indent=2) + "\n", "utf8")
 
     def is_complete(self) -> bool:
         """Whether all three files are there (the exporter writes the metadata last)."""

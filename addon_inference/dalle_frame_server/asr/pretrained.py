@@ -10,7 +10,7 @@ last, as the exporter does. A folder without the metadata is never loaded.
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,7 @@ from ..downloads import DownloadError, DownloadPolicy, DownloadProgress, downloa
 from ..errors import ModelNotAvailableError
 from .base import ASR_SAMPLE_RATE
 from .ctc import CtcVocabulary
-from .model_folder import FORMAT_VERSION, AsrModelFolder, asr_model_folder
+from .model_folder import AsrModelFolder, asr_model_folder
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -98,8 +98,8 @@ async def ensure_pretrained_asr_model(
         await download_file(
             session, spec.url(base_url, spec.vocab_path), folder.vocab, policy=policy
         )
-    try:
-        vocab_size = check_pretrained_files(folder)
+    try:  # opens the graph and runs it once: off the event loop
+        vocab_size = await asyncio.to_thread(check_pretrained_files, folder)
     except ValueError as error:
         folder.model.unlink(missing_ok=True)
         folder.vocab.unlink(missing_ok=True)
@@ -108,15 +108,12 @@ async def ensure_pretrained_asr_model(
             "files were deleted; choose another asr_model or report this",
             retryable=False,
         ) from error
-    metadata = {
-        "format_version": FORMAT_VERSION,
-        "source": spec.source,
-        "repository": f"{spec.repository}@{spec.revision}",
-        "sample_rate": ASR_SAMPLE_RATE,
-        "vocab_size": vocab_size,
-        "weights": spec.weights,
-    }
-    folder.metadata.write_text(json.dumps(metadata, indent=2) + "\n", "utf8")
+    folder.write_metadata(
+        source=spec.source,
+        vocab_size=vocab_size,
+        weights=spec.weights,
+        repository=f"{spec.repository}@{spec.revision}",
+    )
     _LOGGER.info("ASR model %s is ready in %s", spec.name, folder.root)
     return folder
 
