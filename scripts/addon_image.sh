@@ -6,8 +6,9 @@
 # packages: `debootstrap --variant=minbase bookworm` (what HA's base-debian image is built
 # on), with the host's CA certificates (the registries' TLS may go through a proxy only the
 # host trusts), imported into podman. torch's CPU build comes from the host's wheel folder
-# (TORCH_WHEELS, mounted into the build) instead of PyTorch's own index, which these machines
-# cannot reach. Everything podman keeps (images, layers, state) lives under the cache,
+# (TORCH_WHEELS, mounted into the build) where it holds one, since these machines cannot reach
+# PyTorch's own index; elsewhere from that index, as the Supervisor's build does. Everything
+# podman keeps (images, layers, state) lives under the cache,
 # outside the checkout, so a fresh clone on a machine that built the image before reuses its
 # layers and the build takes seconds. podman runs with runc (crun refuses this cgroup
 # setup), cgroupfs, and the current ulimits as defaults (root here may not raise them).
@@ -106,13 +107,16 @@ build_image() {
   install_podman
   build_base
   log "building $image_tag from addon_inference/Dockerfile (minutes the first time)"
-  local started=$SECONDS
+  local started=$SECONDS torch=()
+  # torch's CPU wheel from the local folder where there is one; else PyTorch's CPU index.
+  if compgen -G "$wheels/torch-*+cpu-*.whl" >/dev/null; then
+    torch=(--build-arg TORCH_WHEELS=/wheels --volume "$wheels:/wheels:ro")
+  fi
   podman_cmd build --format docker --network host \
     --build-arg "BUILD_FROM=$base_tag" \
     --build-arg BUILD_ARCH=amd64 \
     --build-arg ACCELERATOR=cpu \
-    --build-arg TORCH_WHEELS=/wheels \
-    --volume "$wheels:/wheels:ro" \
+    "${torch[@]}" \
     --tag "$image_tag" "$repo/addon_inference"
   log "image $image_tag built in $((SECONDS - started)) s"
 }

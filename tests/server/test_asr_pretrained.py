@@ -140,6 +140,17 @@ async def test_graph_that_is_not_wav2vec2_is_refused(hosted, tmp_path: Path) -> 
     assert not folder.is_complete()
 
 
+async def test_graph_that_cannot_take_audio_is_refused(hosted, tmp_path: Path) -> None:
+    """An `input_values` of another type fails the clip check: refused, files deleted."""
+    host, base_url, spec = hosted
+    graph = _identity_graph("input_values", TensorProto.INT64)
+    spec = dataclasses.replace(spec, graph_sha256=hashlib.sha256(graph).hexdigest())
+    host.files[_path(spec, spec.graph_path)] = graph
+    with pytest.raises(DownloadError, match="does not run on a clip of audio"):
+        await ensure_pretrained_asr_model(spec, tmp_path, base_url=base_url, policy=FAST)
+    assert not AsrModelFolder(tmp_path / "asr" / spec.name).model.exists()
+
+
 async def test_vocabulary_that_does_not_fit_the_graph_is_refused(hosted, tmp_path: Path) -> None:
     """A vocabulary of another size than the graph's logits is refused, with both sizes."""
     host, base_url, spec = hosted
@@ -194,11 +205,11 @@ def _samples():
     return (0.1 * np.sin(2 * np.pi * 440 * time)).astype(np.float32)
 
 
-def _identity_graph() -> bytes:
-    """A valid ONNX graph with the wrong interface (input x)."""
-    value = helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, None])
-    out = helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, None])
-    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", [value], [out])
+def _identity_graph(name: str = "x", element_type: int = TensorProto.FLOAT) -> bytes:
+    """A valid ONNX graph with the wrong interface (by default its input is x)."""
+    value = helper.make_tensor_value_info(name, element_type, [None, None])
+    out = helper.make_tensor_value_info("y", element_type, [None, None])
+    graph = helper.make_graph([helper.make_node("Identity", [name], ["y"])], "g", [value], [out])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     return model.SerializeToString()

@@ -9,8 +9,7 @@ import unicodedata
 from typing import Any, Final
 
 from ..errors import BadRequestError, UnsupportedMediaError
-from ..generation.generator import MAX_SEED
-from ..generation.text_to_image import GenerationRequest
+from ..generation.text_to_image import MAX_SEED, GenerationRequest
 
 MAX_PROMPT_CHARACTERS: Final = 255
 MAX_BODY_BYTES: Final = 64 * 1024

@@ -8,7 +8,6 @@ from aiohttp import web
 
 from .. import __version__
 from ..asr.tiny_model import TEST_ASR_MODEL_NAME, TEST_ASR_NOTICE
-from ..generation.generator import MinDalleGenerator
 from ..generation.models.tiny_model import TEST_MODEL_NAME, TEST_MODEL_NOTICE
 from ..memory_usage import memory_usage
 from ..model_slot import SlotState
@@ -58,9 +57,7 @@ def health_body(state: ServerState) -> dict[str, Any]:
     if model is not None:
         generator["device"] = model.device
         generator["dtype"] = model.dtype
-        if isinstance(model, MinDalleGenerator):
-            generator["backend"] = model.backend.name
-            generator["int8_path"] = model.backend.int8_path
+        generator.update(model.describe())
     if generator_slot.name == TEST_MODEL_NAME:
         generator["notice"] = TEST_MODEL_NOTICE
     asr: dict[str, Any] = {

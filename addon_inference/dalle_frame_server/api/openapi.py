@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..asr.wav_audio import MAX_WAV_BYTES
-from ..generation.generator import MAX_SEED
+from ..generation.text_to_image import MAX_SEED
 from .generate_request import (
     MAX_GRID_SIZE,
     MAX_PROMPT_CHARACTERS,

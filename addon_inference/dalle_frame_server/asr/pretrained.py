@@ -138,7 +138,10 @@ def check_pretrained_files(folder: AsrModelFolder) -> int:
     if inputs != ["input_values"]:
         raise ValueError(f"the graph takes {inputs}, not ['input_values']")
     clip = np.zeros((1, ASR_SAMPLE_RATE // 2), dtype=np.float32)
-    (logits,) = session.run(None, {"input_values": clip})[:1]
+    try:
+        (logits,) = session.run(None, {"input_values": clip})[:1]
+    except Exception as error:  # onnxruntime raises its own exception types
+        raise ValueError(f"the graph does not run on a clip of audio: {error}") from error
     if logits.ndim != 3 or logits.shape[0] != 1 or logits.shape[2] != vocab_size:
         raise ValueError(
             f"the graph's logits have shape {tuple(logits.shape)}, not (1, frames, {vocab_size})"

@@ -22,12 +22,9 @@ from .interface import (
 from .models.loading import DalleModules
 from .models.shapes import PAD_TOKEN, TEXT_TOKEN_COUNT
 from .png import encode_png
-from .text_to_image import GenerationRequest, TextToImage
+from .text_to_image import MAX_SEED, GenerationRequest, TextToImage
 
 _LOGGER = logging.getLogger(__name__)
-
-MAX_SEED = 2**63 - 1
-"""Largest seed a request may carry (a signed 64-bit integer, which every client can send)."""
 
 
 class MinDalleGenerator(TextToImage):
@@ -54,6 +51,10 @@ class MinDalleGenerator(TextToImage):
         self.torch_device = device
         self.device = str(device)
         self.dtype = str(dtype).removeprefix("torch.")
+
+    def describe(self) -> dict[str, str | None]:
+        """Return the backend's name and its int8 path (int8_path.py), for /v1/health."""
+        return {"backend": self.backend.name, "int8_path": self.backend.int8_path}
 
     def text_tokens(self, prompt: str) -> torch.Tensor:
         """Return the (2, 64) token rows min-dalle feeds its encoder for `prompt`."""

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 from .interface import ProgressCallback
 
+MAX_SEED = 2**63 - 1
+"""Largest seed a request may carry (a signed 64-bit integer, which every client can send)."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class GenerationRequest:
@@ -43,6 +46,10 @@ class TextToImage(ABC):
         progress callback raised (its client left) gets that exception in its place. Raises
         `ModelFailedError` (errors.py) when the model fails the turn (out of memory included).
         """
+
+    def describe(self) -> dict[str, str | None]:
+        """Return what /v1/health adds about how the model runs; nothing by default."""
+        return {}
 
     def can_batch(self, requests: Sequence[GenerationRequest]) -> bool:
         """Whether `generate_pngs` takes these requests as one batch (by default: never)."""

@@ -224,6 +224,9 @@ class FastBackend:
             outcomes = self._decode_batch([requests[position] for position in batch])
             for position, outcome in zip(batch, outcomes, strict=True):
                 results[position] = outcome
+        missing = [position for position, outcome in enumerate(results) if outcome is None]
+        if missing:
+            raise RuntimeError(f"the batch planner left requests {missing} out")
         return [outcome for outcome in results if outcome is not None]
 
     def _decode_batch(self, requests: Sequence[DecodeRequest]) -> list[torch.Tensor | Exception]:

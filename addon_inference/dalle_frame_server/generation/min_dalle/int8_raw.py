@@ -22,7 +22,7 @@ from .kernels.weights import DecoderWeights, Dense
 
 
 class Int8Backend(FastBackend):
-    """`FastBackend` with the decoder's projections in int8 (CPU; not exact, see fast_int8.py).
+    """`FastBackend` with the decoder's projections in int8 (CPU; not exact, see kernels/int8.py).
 
     The image-token head stays in float32 unless `quantize_head`: the sampler amplifies its
     errors 16-fold (supercondition), and with it in float32 the logits' argmax, given the same

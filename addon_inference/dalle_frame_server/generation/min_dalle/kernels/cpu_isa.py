@@ -1,6 +1,6 @@
 """Which x86 instruction set oneDNN's int8 GEMMs use on this CPU, honouring a forced cap.
 
-The int8 backends' GEMMs are oneDNN's u8 x s8 kernels (fast_int8.py). With VNNI (`vpdpbusd`:
+The int8 backends' GEMMs are oneDNN's u8 x s8 kernels (int8.py). With VNNI (`vpdpbusd`:
 AVX512-VNNI, or AVX-VNNI on newer Intel cores) they add each u8 x s8 product into 32 bits.
 Without it (AVX2, AVX-512 without VNNI, SSE4.1: Intel N100, AMD Zen 2/3, Skylake-X) they
 multiply-add pairs into saturating 16-bit sums (`vpmaddubsw`), so full-range uint8 activations

@@ -5,7 +5,7 @@ of products into saturating 16-bit integers (kernels/cpu_isa.py). So the activat
 depends on the CPU: with VNNI the full range (zero point 128, -127..127); without it 7 bits
 (zero point 64, -64..64: 2 * 128 * 127 = 32512 fits in 16 bits), as fbgemm's `reduce_range`
 does. 7-bit parts make the two-part activations ~13 bits instead of ~15, still far finer than
-the weights' rounding (fast_int8.py).
+the weights' rounding (int8.py).
 
 The ISA only predicts the kernel's arithmetic; a probe checks it: a GEMM whose pair sums would
 saturate must come out exact. Where neither arithmetic is exact (another kernel) or there is
