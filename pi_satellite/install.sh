@@ -391,11 +391,11 @@ install_unit() {
   fi
   systemctl daemon-reload
   systemctl enable "$unit_name"
-  if ((start == 0)); then
-    log "not starting now: sudo systemctl start dalle-frame-satellite"
-  elif [[ ! -s $token ]]; then
+  if [[ ! -s $token ]]; then
     log "the token file $token is empty: put the token in it, then"
     log "  sudo systemctl restart dalle-frame-satellite"
+  elif ((start == 0)); then
+    log "not starting now: sudo systemctl start dalle-frame-satellite"
   elif ((reboot_needed)); then
     log "SPI/I2C were just turned on: reboot now (sudo reboot); the satellite starts at boot"
   else

@@ -40,9 +40,13 @@ class InputChoice:
 
 def input_devices(sounddevice: Any, device: str | int | None = None) -> list[dict[str, Any]]:
     """Devices that have inputs (PortAudio's default first), or the configured one."""
+    try:
+        listed = sounddevice.query_devices()
+    except sounddevice.PortAudioError as err:
+        raise AudioError(f"PortAudio cannot list the sound devices ({err})") from err
     devices = [
         {**dict(info), "index": index}
-        for index, info in enumerate(sounddevice.query_devices())
+        for index, info in enumerate(listed)
         if info["max_input_channels"] > 0
     ]
     if device is not None:

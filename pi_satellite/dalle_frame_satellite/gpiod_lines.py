@@ -16,8 +16,9 @@ from .errors import ConfigError
 
 _LOGGER = logging.getLogger(__name__)
 
-HEADER_CHIP_LABELS: Final = ("pinctrl-rp1", "pinctrl-bcm2712", "pinctrl-bcm2711", "pinctrl-bcm2835")
-"""Labels of the chip that drives the 40-pin header: Pi 5, Pi 5 (older kernels), Pi 4, Pi 0-3."""
+HEADER_CHIP_LABELS: Final = ("pinctrl-rp1", "pinctrl-bcm2711", "pinctrl-bcm2835")
+"""Labels of the chip that drives the 40-pin header: Pi 5 (RP1), Pi 4, Pi 0-3. The Pi 5's own
+pinctrl-bcm2712 is not the header's (older kernels list it first)."""
 
 CONSUMER: Final = "dalle-frame"
 DEV: Path = Path("/dev")

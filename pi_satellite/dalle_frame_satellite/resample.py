@@ -12,6 +12,11 @@ from typing import Final
 
 import numpy as np
 
+try:
+    import soxr
+except ImportError:  # 32-bit bookworm: the numpy filter below takes its place
+    soxr = None
+
 ZERO_CROSSINGS: Final = 16
 """Half-length of the numpy filter in zero crossings of its sinc."""
 
@@ -27,9 +32,7 @@ def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     samples = np.asarray(samples, dtype=np.float64)
     if rate_in == rate_out or samples.size == 0:
         return samples
-    try:
-        import soxr
-    except ImportError:
+    if soxr is None:
         return sinc_resample(samples, rate_in, rate_out)
     return np.asarray(soxr.resample(samples, rate_in, rate_out, quality="HQ"), dtype=np.float64)
 

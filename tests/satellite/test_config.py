@@ -182,6 +182,11 @@ def test_missing_token_file_says_how_to_make_one(tmp_path) -> None:
 def test_capture_rate_is_auto_unless_fixed(tmp_path, audio, rate) -> None:
     """audio.capture_rate: auto (None) lets the microphone's own rates decide."""
     assert parse_config(with_section(audio=audio), tmp_path).audio.capture_rate == rate
-    assert parse_config(with_section(gpio={"pin_factory": "gpiod"}), tmp_path).gpio.pin_factory
     with pytest.raises(ConfigError, match="'fast' is neither auto nor a rate in Hz"):
         parse_config(with_section(audio={"capture_rate": "fast"}), tmp_path)
+
+
+def test_gpiod_is_a_pin_factory(tmp_path) -> None:
+    """gpio.pin_factory: gpiod (the edge-event buttons) is taken as written."""
+    settings = parse_config(with_section(gpio={"pin_factory": "gpiod"}), tmp_path)
+    assert settings.gpio.pin_factory == "gpiod"

@@ -84,3 +84,15 @@ def test_list_devices(monkeypatch, capsys) -> None:
         "#2 'USB PnP Sound Device: Audio (hw:2,0)': 1 input channel(s); rates 48000, 44100",
         "chosen: #2 'USB PnP Sound Device: Audio (hw:2,0)' at 48000 Hz, 1 channel(s)",
     ]
+
+
+def test_list_devices_without_portaudio_devices(monkeypatch, caplog) -> None:
+    """PortAudio failing to list devices is a clear error and exit status, not a traceback."""
+
+    class NoAlsa(FakeSoundDevice):
+        def query_devices(self):
+            raise self.PortAudioError("Error querying device -1")
+
+    monkeypatch.setitem(sys.modules, "sounddevice", NoAlsa(devices=[]))
+    assert main(["--list-devices"]) == 2
+    assert "PortAudio cannot list the sound devices (Error querying device -1)" in caplog.text

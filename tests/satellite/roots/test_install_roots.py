@@ -28,6 +28,8 @@ from tests.satellite.fake_ha import palette_png
 REPO = Path(__file__).parents[3]
 PI_ROOTS = REPO / "scripts" / "pi_roots.sh"
 IN_ROOT = Path(__file__).with_name("in_root.sh")
+REQUIREMENTS = REPO / "requirements" / "satellite.txt"
+"""The versions the installer's venv must report (its pins)."""
 BOOT_CONFIG = "# Raspberry Pi OS's own lines\ndtparam=audio=on\ncamera_auto_detect=1\n\n[all]\n"
 RASPI_CONFIG_STUB = """#!/bin/sh
 # raspi-config stand-in (it exists only on a Pi): records calls, sets dtparam like the real one.
@@ -136,5 +138,11 @@ async def test_install_in_debian_root(fake_ha, suite, options, raspi_config) -> 
     if "--system-packages" in options:
         assert "numpy 1.24.2 from debian" in log and "PIL 9.4.0 from debian" in log
     else:
-        assert "numpy 2.4.6 from venv" in log and "PIL 13.0.0 from venv" in log
+        pins = dict(
+            line.split("#")[0].strip().split("==")
+            for line in REQUIREMENTS.read_text().splitlines()
+            if "==" in line.split("#")[0]
+        )
+        assert f"numpy {pins['numpy']} from venv" in log
+        assert f"PIL {pins['pillow']} from venv" in log
     assert re.search(r"^spidev \S+ from debian$", log, re.MULTILINE)
