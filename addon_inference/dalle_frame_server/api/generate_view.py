@@ -42,15 +42,16 @@ async def handle_generate(request: web.Request) -> web.StreamResponse:
         generation.grid_size,
         result.seconds,
     )
-    return web.Response(
-        body=result.png,
-        content_type="image/png",
-        headers={
-            "X-Seed": str(result.seed),
-            "X-Generation-Seconds": f"{result.seconds:.3f}",
-            "Cache-Control": "no-store",
-        },
-    )
+    headers = {
+        "X-Seed": str(result.seed),
+        "X-Generation-Seconds": f"{result.seconds:.3f}",
+        "X-Image-Width": str(result.width),
+        "X-Image-Height": str(result.height),
+        "Cache-Control": "no-store",
+    }
+    if result.upscale_seconds is not None:
+        headers["X-Upscale-Seconds"] = f"{result.upscale_seconds:.3f}"
+    return web.Response(body=result.png, content_type="image/png", headers=headers)
 
 
 async def _stream(request: web.Request, generation: GenerationRequest) -> web.StreamResponse:
@@ -98,6 +99,11 @@ def _final_line(job: GenerationJob) -> dict[str, Any]:
         "type": "result",
         "seed": result.seed,
         "seconds": round(result.seconds, 3),
+        "width": result.width,
+        "height": result.height,
+        "upscale_seconds": None
+        if result.upscale_seconds is None
+        else round(result.upscale_seconds, 3),
         "png_base64": base64.b64encode(result.png).decode("ascii"),
     }
 

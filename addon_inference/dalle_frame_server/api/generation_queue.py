@@ -41,7 +41,11 @@ class GenerationResult:
     png: bytes
     seed: int
     seconds: float
-    """Time on the device (not counting the wait in the queue)."""
+    """Time on the device (not counting the wait in the queue), upscaling included."""
+    width: int
+    height: int
+    upscale_seconds: float | None = None
+    """Time the upscaler took; None when the picture was not upscaled."""
 
 
 @dataclass(eq=False)
@@ -174,15 +178,22 @@ class GenerationQueue:
             return progress
 
         started = time.monotonic()
-        pngs = generator.generate_pngs(
+        pictures = generator.generate_pngs(
             [job.request for job in jobs], [reporter(job) for job in jobs]
         )
         seconds = time.monotonic() - started
         return [
-            png
-            if isinstance(png, Exception)
-            else GenerationResult(png=png, seed=job.request.seed, seconds=seconds)
-            for job, png in zip(jobs, pngs, strict=True)
+            picture
+            if isinstance(picture, Exception)
+            else GenerationResult(
+                png=picture.png,
+                seed=job.request.seed,
+                seconds=seconds,
+                width=picture.width,
+                height=picture.height,
+                upscale_seconds=picture.upscale_seconds,
+            )
+            for job, picture in zip(jobs, pictures, strict=True)
         ]
 
 

@@ -47,6 +47,8 @@ def health_body(state: ServerState) -> dict[str, Any]:
         "error": generator_slot.error,
         "backend": settings.backend,
         "int8_path": None,
+        "capabilities": None,
+        "upscaler": None,
         "queue": {
             "running": bool(state.queue.running),
             "waiting": state.queue.waiting,
@@ -57,6 +59,7 @@ def health_body(state: ServerState) -> dict[str, Any]:
     if model is not None:
         generator["device"] = model.device
         generator["dtype"] = model.dtype
+        generator["capabilities"] = model.capabilities.as_json()
         generator.update(model.describe())
     if generator_slot.name == TEST_MODEL_NAME:
         generator["notice"] = TEST_MODEL_NOTICE

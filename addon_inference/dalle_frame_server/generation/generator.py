@@ -22,9 +22,22 @@ from .interface import (
 from .models.loading import DalleModules
 from .models.shapes import PAD_TOKEN, TEXT_TOKEN_COUNT
 from .png import encode_png
-from .text_to_image import MAX_SEED, GenerationRequest, TextToImage
+from .text_to_image import MAX_SEED, Capabilities, GenerationRequest, Picture, TextToImage
 
 _LOGGER = logging.getLogger(__name__)
+
+MIN_DALLE_CAPABILITIES = Capabilities(
+    family="min-dalle",
+    default_size=(256, 256),
+    min_side=256,
+    max_side=768,
+    multiple=256,
+    max_pixels=768 * 768,
+    grid_sizes=(1, 2, 3),
+    sampling=True,
+    licence="MIT (min-dalle code and its converted DALL·E Mini/Mega weights)",
+)
+"""min-dalle paints 256-pixel squares, 1-3 to a side: no size, steps or guidance settings."""
 
 
 class MinDalleGenerator(TextToImage):
@@ -51,8 +64,9 @@ class MinDalleGenerator(TextToImage):
         self.torch_device = device
         self.device = str(device)
         self.dtype = str(dtype).removeprefix("torch.")
+        self.capabilities = MIN_DALLE_CAPABILITIES
 
-    def describe(self) -> dict[str, str | None]:
+    def describe(self) -> dict[str, object]:
         """Return the backend's name and its int8 path (int8_path.py), for /v1/health."""
         return {"backend": self.backend.name, "int8_path": self.backend.int8_path}
 
@@ -118,8 +132,8 @@ class MinDalleGenerator(TextToImage):
         self,
         requests: Sequence[GenerationRequest],
         progress: Sequence[ProgressCallback | None],
-    ) -> list[bytes | Exception]:
-        """Generate one turn as PNG bytes (see `TextToImage`); model errors as ModelFailedError."""
+    ) -> list[Picture | Exception]:
+        """Generate one turn as PNG (see `TextToImage`); model errors as ModelFailedError."""
         started = time.monotonic()
         try:
             if len(requests) == 1:
@@ -135,7 +149,10 @@ class MinDalleGenerator(TextToImage):
             else:
                 images = self.generate_batch(requests, progress)
             return [
-                image if isinstance(image, Exception) else encode_png(image) for image in images
+                image
+                if isinstance(image, Exception)
+                else Picture(png=encode_png(image), width=image.width, height=image.height)
+                for image in images
             ]
         except Exception as error:
             raise model_failure(error) from error

@@ -1,4 +1,9 @@
-"""The text-to-image interface the HTTP layer uses: PNG bytes in, no model internals out."""
+"""The text-to-image interface the HTTP layer uses: requests in, PNG pictures out.
+
+A `TextToImage` is one loaded model of either family (min-dalle, diffusion), possibly wrapped
+by the upscaler. It says what it can paint (`Capabilities`, shown in /v1/health and used to
+check requests) and returns `Picture`s: PNG bytes with their size, no model internals.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,11 @@ MAX_SEED = 2**63 - 1
 
 @dataclass(frozen=True, kw_only=True)
 class GenerationRequest:
-    """One validated generation request (the HTTP layer checks the ranges)."""
+    """One validated generation request (the HTTP layer checks the ranges).
+
+    Fields a model does not have (see `Capabilities`) keep their defaults: the HTTP layer
+    refuses a request that sets them.
+    """
 
     prompt: str
     seed: int
@@ -22,6 +31,82 @@ class GenerationRequest:
     temperature: float = 1.0
     top_k: int = 128
     supercondition_factor: float = 16.0
+    width: int | None = None
+    """The picture the client wants (both or neither); None: the model's default size."""
+    height: int | None = None
+    steps: int | None = None
+    """Denoising steps (diffusion); None: the model's default."""
+    guidance_scale: float | None = None
+    """Classifier-free guidance (diffusion models that have it); None: the model's default."""
+    upscale: bool = True
+    """Upscale to width x height where the server has an upscaler and the picture is smaller."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepRange:
+    """The values a model's integer setting (steps) may take."""
+
+    min: int
+    max: int
+    default: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class GuidanceRange:
+    """The values a model's guidance scale may take."""
+
+    min: float
+    max: float
+    default: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Capabilities:
+    """What a loaded model can paint (generator.capabilities in /v1/health)."""
+
+    family: str
+    """"min-dalle" or "diffusion"."""
+    default_size: tuple[int, int]
+    """(width, height) painted when the request gives none."""
+    min_side: int
+    max_side: int
+    multiple: int
+    """Each painted side is a multiple of this."""
+    max_pixels: int
+    """The largest width * height the model paints (its budget)."""
+    grid_sizes: tuple[int, ...] = (1,)
+    steps: StepRange | None = None
+    guidance: GuidanceRange | None = None
+    sampling: bool = False
+    """Whether temperature, top_k and supercondition_factor apply (min-dalle)."""
+    licence: str = ""
+
+    def as_json(self) -> dict[str, object]:
+        """Return the capabilities as /v1/health shows them."""
+        return {
+            "family": self.family,
+            "default_size": list(self.default_size),
+            "min_side": self.min_side,
+            "max_side": self.max_side,
+            "multiple": self.multiple,
+            "max_pixels": self.max_pixels,
+            "grid_sizes": list(self.grid_sizes),
+            "steps": None if self.steps is None else vars(self.steps),
+            "guidance": None if self.guidance is None else vars(self.guidance),
+            "sampling": self.sampling,
+            "licence": self.licence,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Picture:
+    """One generated picture."""
+
+    png: bytes
+    width: int
+    height: int
+    upscale_seconds: float | None = None
+    """Time the upscaler took on this picture; None when it was not upscaled."""
 
 
 class TextToImage(ABC):
@@ -33,21 +118,24 @@ class TextToImage(ABC):
     """torch device, e.g. "cpu" or "cuda"."""
     dtype: str
     """"float32", "float16" or "bfloat16"."""
+    capabilities: Capabilities
+    """What the model can paint; the HTTP layer checks requests against it."""
 
     @abstractmethod
     def generate_pngs(
         self,
         requests: Sequence[GenerationRequest],
         progress: Sequence[ProgressCallback | None],
-    ) -> list[bytes | Exception]:
-        """Generate one turn: one request, or several `can_batch` accepted, as PNG bytes each.
+    ) -> list[Picture | Exception]:
+        """Generate one turn: one request, or several `can_batch` accepted, as PNG each.
 
-        Each image is 256*grid_size pixels square; same request, same pixels. A request whose
+        Each picture has the size the capabilities give for the request (min-dalle: 256 *
+        grid_size square); same request, same pixels. A request whose
         progress callback raised (its client left) gets that exception in its place. Raises
         `ModelFailedError` (errors.py) when the model fails the turn (out of memory included).
         """
 
-    def describe(self) -> dict[str, str | None]:
+    def describe(self) -> dict[str, object]:
         """Return what /v1/health adds about how the model runs; nothing by default."""
         return {}
 
