@@ -7,6 +7,7 @@ check requests) and returns `Picture`s: PNG bytes with their size, no model inte
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -142,3 +143,45 @@ class TextToImage(ABC):
     def can_batch(self, requests: Sequence[GenerationRequest]) -> bool:
         """Whether `generate_pngs` takes these requests as one batch (by default: never)."""
         return False
+
+
+def painted_size(
+    capabilities: Capabilities, width: int | None, height: int | None, grid_size: int = 1
+) -> tuple[int, int]:
+    """Return the (width, height) a model paints for a request: one rule for API, HA and models.
+
+    min-dalle paints its default square times `grid_size`, whatever the size asked for (the
+    upscaler brings it to width x height). A diffusion model keeps the asked aspect: the size
+    is scaled into the pixel budget and between the side limits, then each side is rounded to
+    the model's multiple (and shrunk a multiple at a time while still over the budget).
+    Neither width nor height given: the default size.
+    """
+    if capabilities.family == "min-dalle":
+        side_w, side_h = capabilities.default_size
+        return side_w * grid_size, side_h * grid_size
+    if width is None or height is None:
+        return capabilities.default_size
+    if width <= 0 or height <= 0:
+        raise ValueError(f"width and height must be positive, not {width}x{height}")
+    multiple = capabilities.multiple
+    lowest = -(-capabilities.min_side // multiple) * multiple
+    highest = max(lowest, capabilities.max_side // multiple * multiple)
+    scale = min(
+        1.0,
+        math.sqrt(capabilities.max_pixels / (width * height)),
+        capabilities.max_side / max(width, height),
+    )
+    scale = max(scale, capabilities.min_side / min(width, height))
+
+    def fit(side: float) -> int:
+        return min(highest, max(lowest, round(side / multiple) * multiple))
+
+    painted_w, painted_h = fit(width * scale), fit(height * scale)
+    while painted_w * painted_h > capabilities.max_pixels:
+        if painted_w >= painted_h and painted_w > lowest:
+            painted_w -= multiple
+        elif painted_h > lowest:
+            painted_h -= multiple
+        else:
+            break
+    return painted_w, painted_h
