@@ -54,6 +54,7 @@ async def test_png_then_stream_same_seed_same_image(client) -> None:
     assert result["type"] == "result"
     assert result["seed"] == seed
     assert result["seconds"] > 0
+    assert (result["width"], result["height"], result["upscale_seconds"]) == (256, 256, None)
     assert base64.b64decode(result["png_base64"]) == png
 
 
@@ -127,3 +128,30 @@ async def test_extreme_valid_values_paint(client, body: dict) -> None:
     response = await client.post("/v1/generate", json={**body, "seed": 8}, headers=AUTH)
     assert response.status == 200
     assert Image.open(io.BytesIO(await response.read())).size == (256, 256)
+
+
+async def test_min_dalle_paints_its_square_for_a_panel_size_and_refuses_steps(client) -> None:
+    """A panel's size is welcome (min-dalle paints 256 square, no upscaler here); steps: 400."""
+    response = await client.post(
+        "/v1/generate",
+        json={"prompt": "a lighthouse", "seed": 3, "width": 800, "height": 480},
+        headers=AUTH,
+    )
+    assert response.status == 200
+    assert (response.headers["X-Image-Width"], response.headers["X-Image-Height"]) == (
+        "256",
+        "256",
+    )
+    assert "X-Upscale-Seconds" not in response.headers
+    assert Image.open(io.BytesIO(await response.read())).size == (256, 256)
+    response = await client.post(
+        "/v1/generate", json={"prompt": "a lighthouse", "steps": 4}, headers=AUTH
+    )
+    assert response.status == 400
+    error = (await response.json())["error"]
+    assert error["code"] == "bad_parameter"
+    assert "(min-dalle) has no steps setting" in error["message"]
+    health = await (await client.get("/v1/health")).json()
+    assert health["generator"]["capabilities"]["family"] == "min-dalle"
+    assert health["generator"]["capabilities"]["grid_sizes"] == [1, 2, 3]
+    assert health["generator"]["upscaler"] is None

@@ -13,7 +13,7 @@ from aiohttp import web
 from ..errors import ApiError, ClientGoneError
 from ..generation.text_to_image import GenerationRequest
 from .body_reading import read_body
-from .generate_request import MAX_BODY_BYTES, parse_generate_request
+from .generate_request import MAX_BODY_BYTES, check_capabilities, parse_generate_body
 from .generation_queue import GenerationJob, GenerationResult
 from .state import STATE
 
@@ -28,8 +28,9 @@ async def handle_generate(request: web.Request) -> web.StreamResponse:
     """Check the request, queue it, and answer with the image or a progress stream."""
     state = request.app[STATE]
     body = await read_body(request, MAX_BODY_BYTES)
-    generation = parse_generate_request(body, request.content_type if body else "")
-    state.generator.require()
+    generation, given = parse_generate_body(body, request.content_type if body else "")
+    model = state.generator.require()
+    check_capabilities(generation, given, state.generator.name, model.capabilities)
     if NDJSON in request.headers.get("Accept", ""):
         return await _stream(request, generation)
     job = state.queue.submit(generation)

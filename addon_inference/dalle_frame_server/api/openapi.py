@@ -8,10 +8,14 @@ from ..asr.wav_audio import MAX_WAV_BYTES
 from ..generation.text_to_image import MAX_SEED
 from .generate_request import (
     MAX_GRID_SIZE,
+    MAX_GUIDANCE,
     MAX_PROMPT_CHARACTERS,
+    MAX_SIDE,
+    MAX_STEPS,
     MAX_SUPERCONDITION,
     MAX_TEMPERATURE,
     MAX_TOP_K,
+    MIN_SIDE,
     MIN_SUPERCONDITION,
     MIN_TEMPERATURE,
 )
@@ -102,16 +106,31 @@ def _generate_operation(security: list[dict[str, list[str]]]) -> dict[str, Any]:
         "responses": {
             "200": {
                 "description": (
-                    "The image (256*grid_size pixels square) or, when the request accepts "
+                    "The image (min-dalle: 256*grid_size pixels square; a diffusion model: "
+                    "the requested aspect within its sizes; upscaled to exactly width x "
+                    "height where the server has an upscaler) or, when the request accepts "
                     "application/x-ndjson, one JSON object per line: progress lines "
                     '{"type": "progress", "step", "total"}, then {"type": "result", "seed", '
-                    '"seconds", "png_base64"} or {"type": "error", "error": {...}}'
+                    '"seconds", "width", "height", "upscale_seconds", "png_base64"} or '
+                    '{"type": "error", "error": {...}}'
                 ),
                 "headers": {
                     "X-Seed": seed_header,
                     "X-Generation-Seconds": {
                         "description": "Seconds on the device (PNG answers only)",
                         "schema": {"type": "number"},
+                    },
+                    "X-Image-Width": {
+                        "description": "The picture's width in pixels (PNG answers only)",
+                        "schema": {"type": "integer", "minimum": 1},
+                    },
+                    "X-Image-Height": {
+                        "description": "The picture's height in pixels (PNG answers only)",
+                        "schema": {"type": "integer", "minimum": 1},
+                    },
+                    "X-Upscale-Seconds": {
+                        "description": "Seconds the upscaler took (only when it ran)",
+                        "schema": {"type": "number", "minimum": 0},
                     },
                 },
                 "content": {
@@ -121,7 +140,9 @@ def _generate_operation(security: list[dict[str, list[str]]]) -> dict[str, Any]:
             },
             **_errors(
                 {
-                    "400": "Bad input: not JSON, unknown field, prompt empty/too long, bad value",
+                    "400": "Bad input: not JSON, unknown field, prompt empty/too long, bad "
+                    "value, or a setting the loaded model does not have (see "
+                    "generator.capabilities in /v1/health)",
                     "401": "Missing or wrong bearer token",
                     "413": "Body over 64 KiB",
                     "415": "Body is not JSON",
@@ -245,7 +266,103 @@ def _schemas() -> dict[str, Any]:
                     "minimum": MIN_SUPERCONDITION,
                     "maximum": MAX_SUPERCONDITION,
                     "default": 16.0,
+                    "description": "min-dalle only (capabilities.sampling), as temperature "
+                    "and top_k: a diffusion model refuses all three",
                 },
+                "width": {
+                    "type": "integer",
+                    "nullable": True,
+                    "minimum": MIN_SIDE,
+                    "maximum": MAX_SIDE,
+                    "description": "The picture wanted, with height (both or neither): a "
+                    "panel's size in its orientation. The model paints the nearest size it "
+                    "can with that aspect (min-dalle: its square); an upscaler, where the "
+                    "server has one, brings it to exactly width x height",
+                },
+                "height": {
+                    "type": "integer",
+                    "nullable": True,
+                    "minimum": MIN_SIDE,
+                    "maximum": MAX_SIDE,
+                    "description": "See width",
+                },
+                "steps": {
+                    "type": "integer",
+                    "nullable": True,
+                    "minimum": 1,
+                    "maximum": MAX_STEPS,
+                    "description": "Denoising steps, within capabilities.steps; only for a "
+                    "model that has steps (400 otherwise); null or absent: its default",
+                },
+                "guidance_scale": {
+                    "type": "number",
+                    "nullable": True,
+                    "minimum": 0,
+                    "maximum": MAX_GUIDANCE,
+                    "description": "Classifier-free guidance, within capabilities.guidance; "
+                    "only for a model that has it (400 otherwise); null or absent: its default",
+                },
+                "upscale": {
+                    "type": "boolean",
+                    "default": True,
+                    "description": "false: return the painted picture even where the server "
+                    "could upscale it to width x height",
+                },
+            },
+        },
+        "Capabilities": {
+            "type": "object",
+            "nullable": True,
+            "description": "What the loaded model can paint; null while it loads",
+            "required": [
+                "family",
+                "default_size",
+                "min_side",
+                "max_side",
+                "multiple",
+                "max_pixels",
+                "grid_sizes",
+                "steps",
+                "guidance",
+                "sampling",
+            ],
+            "properties": {
+                "family": {"type": "string", "enum": ["min-dalle", "diffusion"]},
+                "default_size": {
+                    "type": "array",
+                    "items": {"type": "integer", "minimum": 1},
+                    "minItems": 2,
+                    "maxItems": 2,
+                    "description": "[width, height] painted when the request gives none",
+                },
+                "min_side": {"type": "integer", "minimum": 1},
+                "max_side": {"type": "integer", "minimum": 1},
+                "multiple": {"type": "integer", "minimum": 1},
+                "max_pixels": {"type": "integer", "minimum": 1},
+                "grid_sizes": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+                "steps": {
+                    "type": "object",
+                    "nullable": True,
+                    "properties": {
+                        "min": {"type": "integer"},
+                        "max": {"type": "integer"},
+                        "default": {"type": "integer"},
+                    },
+                },
+                "guidance": {
+                    "type": "object",
+                    "nullable": True,
+                    "properties": {
+                        "min": {"type": "number"},
+                        "max": {"type": "number"},
+                        "default": {"type": "number"},
+                    },
+                },
+                "sampling": {
+                    "type": "boolean",
+                    "description": "Whether temperature, top_k and supercondition_factor apply",
+                },
+                "licence": {"type": "string"},
             },
         },
         "Transcription": {
@@ -304,6 +421,19 @@ def _schemas() -> dict[str, Any]:
                             "for other backends and while loading",
                         },
                         "notice": {"type": "string"},
+                        "capabilities": {"$ref": "#/components/schemas/Capabilities"},
+                        "upscaler": {
+                            "type": "object",
+                            "nullable": True,
+                            "description": "The super-resolution step; null when the server "
+                            "has none",
+                            "required": ["model", "scale", "ready"],
+                            "properties": {
+                                "model": {"type": "string"},
+                                "scale": {"type": "integer", "minimum": 1},
+                                "ready": {"type": "boolean"},
+                            },
+                        },
                         "queue": {
                             "type": "object",
                             "properties": {
