@@ -16,6 +16,7 @@ from .coordinator import DalleFrameHealthCoordinator
 from .data import DalleFrameConfigEntry, DalleFrameData
 from .history import FrameHistory, history_folder
 from .history_view import DalleFrameHistoryView
+from .model_settings import async_track_model_settings
 from .prompt_loader import async_load_prompt_list
 from .services import async_setup_services
 from .state_store import FrameStateStore
@@ -37,6 +38,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: DalleFrameConfigEntry) -
     )
     coordinator = DalleFrameHealthCoordinator(hass, entry, client)
     await coordinator.async_config_entry_first_refresh()
+    fit_to_model = async_track_model_settings(hass, entry, lambda: coordinator.data)
+    fit_to_model()
+    entry.async_on_unload(coordinator.async_add_listener(fit_to_model))
     controller = FrameController(
         hass,
         entry,

@@ -16,6 +16,15 @@ from typing import Any, Final, TypeAlias
 
 import aiohttp
 
+from .capabilities import (
+    GenerationSettings as GenerationSettings,  # re-exported: async_generate takes it
+)
+from .capabilities import (
+    ModelCapabilities,
+    UpscalerInfo,
+    parse_capabilities,
+    parse_upscaler,
+)
 from .const import LOGGER
 from .errors import (
     CannotConnectError,
@@ -55,6 +64,9 @@ class ServerHealth:
     generator_ready: bool
     asr_model: str
     asr_ready: bool
+    capabilities: ModelCapabilities | None = None
+    """The loaded model's capabilities; None from an older server or while loading."""
+    upscaler: UpscalerInfo | None = None
 
     @property
     def ready(self) -> bool:
@@ -137,15 +149,23 @@ class DalleFrameClient:
         prompt: str,
         seed: int | None,
         on_progress: ProgressCallback | None = None,
+        settings: GenerationSettings | None = None,
     ) -> GeneratedImage:
-        """Generate one image; report (step, total) to `on_progress` as the stream arrives."""
+        """Generate one image; report (step, total) to `on_progress` as the stream arrives.
+
+        `settings` adds size, steps and guidance to the request (only what has a value).
+        """
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=GENERATE_CONNECT_SECONDS, sock_read=GENERATE_READ_SECONDS
         )
         try:
             async with self._session.post(
                 f"{self.url}/v1/generate",
-                json={"prompt": prompt, "seed": seed},
+                json={
+                    "prompt": prompt,
+                    "seed": seed,
+                    **(settings or GenerationSettings()).as_json(),
+                },
                 headers={**self._auth_headers, "Accept": NDJSON},
                 timeout=timeout,
             ) as response:
@@ -287,6 +307,8 @@ def _parse_health(body: Any) -> ServerHealth:
             generator_ready=bool(generator.get("ready", False)),
             asr_model=str(asr.get("model", "")),
             asr_ready=bool(asr.get("ready", False)),
+            capabilities=parse_capabilities(generator.get("capabilities")),
+            upscaler=parse_upscaler(generator.get("upscaler")),
         )
     except (KeyError, TypeError, AttributeError) as err:
         raise InvalidResponseError(reason="/v1/health lacks status or generator") from err

@@ -56,6 +56,12 @@ from .data import DalleFrameConfigEntry
 from .errors import CannotConnectError, DalleFrameError, InvalidAuthError, InvalidResponseError
 from .frame_options import RENDER_DEFAULTS
 from .ha_compat import vol
+from .model_settings import (
+    entry_health,
+    options_fields,
+    options_with_model_settings,
+    suggested_values,
+)
 from .prompts import PromptFileError, load_prompt_file, resolve_prompt_file
 from .render import BACKGROUNDS, DITHERS, FITS, ORIENTATIONS, PANELS
 
@@ -309,6 +315,7 @@ class DalleFrameOptionsFlow(OptionsFlow):
         """Show and check the options."""
         errors: dict[str, str] = {}
         placeholders = {"reason": ""}
+        health = entry_health(self.config_entry)
         if user_input is not None:
             user_input[CONF_HISTORY_SIZE] = int(user_input[CONF_HISTORY_SIZE])
             name = str(user_input.get(CONF_PROMPT_FILE) or "").strip()
@@ -320,12 +327,20 @@ class DalleFrameOptionsFlow(OptionsFlow):
                     errors[CONF_PROMPT_FILE] = "prompt_file_invalid"
                     placeholders["reason"] = str(err)
             if not errors:
-                return self.async_create_entry(data=user_input)
+                options = self.config_entry.options
+                return self.async_create_entry(
+                    data=options_with_model_settings(options, user_input, health)
+                )
         suggested = {**RENDER_DEFAULTS, CONF_HISTORY_SIZE: DEFAULT_HISTORY_SIZE}
-        suggested |= user_input or self.config_entry.options
+        suggested |= user_input or {
+            **self.config_entry.options,
+            **suggested_values(self.config_entry.options, health),
+        }
+        capabilities = health.capabilities if health is not None else None
+        schema = vol.Schema({**options_schema().schema, **options_fields(capabilities)})
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(options_schema(), suggested),
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
             description_placeholders=placeholders,
         )

@@ -36,6 +36,7 @@ from .errors import (
 from .frame_options import frame_settings, render_options
 from .history import FrameHistory
 from .history_keeper import HistoryKeeper
+from .model_settings import generation_settings
 from .models import Art, FrameStatus, GenerationResult
 from .prompts import PromptList
 from .render import RenderError, render_frame
@@ -280,7 +281,12 @@ class FrameController:
         self._async_notify()
         self._async_persist()
         try:
-            image = await self._client.async_generate(prompt, seed, self._async_progress)
+            health = self._coordinator.data
+            capabilities = health.capabilities if health is not None else None
+            settings = generation_settings(self._entry.options, capabilities)
+            image = await self._client.async_generate(
+                prompt, seed, self._async_progress, settings
+            )
             art = Art(
                 png=image.png,
                 prompt=prompt,

@@ -10,6 +10,7 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_TOKEN
 from .data import DalleFrameConfigEntry
+from .model_settings import generation_settings
 
 TO_REDACT = {CONF_TOKEN}
 
@@ -34,6 +35,9 @@ async def async_get_config_entry_diagnostics(
             if data.coordinator.last_exception
             else None,
             "health": asdict(health) if health else None,
+            "generation_request": generation_settings(
+                entry.options, health.capabilities if health else None
+            ).as_json(),
         },
         "frame": {
             "status": controller.status.value,
@@ -46,6 +50,7 @@ async def async_get_config_entry_diagnostics(
                 "seed": art.seed,
                 "seconds": art.seconds,
                 "png_bytes": len(art.png),
+                "size": list(art.size) if art.size else None,
             }
             if art
             else None,

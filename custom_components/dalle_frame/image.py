@@ -25,7 +25,7 @@ async def async_setup_entry(
 
 
 class DalleFrameArtImage(DalleFrameEntity, ImageEntity):
-    """The last generated art (PNG), with its prompt and seed."""
+    """The last generated art (PNG) at the size the server painted it, prompt, seed and size."""
 
     _attr_content_type = "image/png"
 
@@ -38,10 +38,13 @@ class DalleFrameArtImage(DalleFrameEntity, ImageEntity):
     def _async_read_controller(self) -> None:
         """Take the time stamp and attributes of the current art."""
         art = self._controller.art
+        size = art.size if art else None
         self._attr_image_last_updated = art.created if art else None
         self._attr_extra_state_attributes = {
             "prompt": art.prompt if art else None,
             "seed": art.seed if art else None,
+            "width": size[0] if size else None,
+            "height": size[1] if size else None,
         }
 
     @callback

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+_PNG_HEADER_BYTES = 24  # signature (8), IHDR length and type (8), width and height (8)
+
 
 class FrameStatus(StrEnum):
     """States of the Status sensor."""
@@ -29,6 +31,14 @@ class Art:
     def item_id(self) -> str:
         """The picture's name in the history folder: UTC time to the microsecond, and seed."""
         return f"{self.created:%Y%m%dT%H%M%S%f}Z-{self.seed}"
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        """The picture's (width, height) as its PNG header states it; None if it has none."""
+        header = self.png[:_PNG_HEADER_BYTES]
+        if len(header) < _PNG_HEADER_BYTES or header[12:16] != b"IHDR":
+            return None
+        return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
 
 
 @dataclass(frozen=True, kw_only=True)

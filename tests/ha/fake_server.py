@@ -21,17 +21,54 @@ from PIL import Image, ImageDraw
 from .fake_transcribe import FakeTranscribeRoute
 
 HOST = "127.0.0.1"
+# The v1 fields a server from before the API additions of issues 18 and 20 knows; it refuses
+# any other field (400 unknown_field), as the real one did.
+OLD_GENERATE_FIELDS = frozenset(
+    {"prompt", "seed", "grid_size", "temperature", "top_k", "supercondition_factor"}
+)
+# generator.capabilities as the real server states them (docs/ARCHITECTURE.md).
+MIN_DALLE_CAPABILITIES: dict[str, Any] = {
+    "family": "min-dalle",
+    "default_size": [256, 256],
+    "min_side": 256,
+    "max_side": 768,
+    "multiple": 256,
+    "max_pixels": 768 * 768,
+    "grid_sizes": [1, 2, 3],
+    "steps": None,
+    "guidance": None,
+    "sampling": True,
+    "licence": "MIT",
+}
+DIFFUSION_CAPABILITIES: dict[str, Any] = {
+    "family": "diffusion",
+    "default_size": [512, 512],
+    "min_side": 256,
+    "max_side": 1024,
+    "multiple": 64,
+    "max_pixels": 512 * 512,
+    "grid_sizes": [1],
+    "steps": {"min": 1, "max": 8, "default": 4},
+    "guidance": {"min": 0.0, "max": 10.0, "default": 3.5},
+    "sampling": False,
+    "licence": "test licence",
+}
 
 
-def make_art_png(seed: int, size: int = 256) -> bytes:
-    """Paint a deterministic test picture for `seed`: a gradient with a coloured disc."""
-    image = Image.new("RGB", (size, size))
+def make_art_png(seed: int, size: int = 256, height: int | None = None) -> bytes:
+    """Paint a deterministic test picture for `seed`: a gradient with a coloured disc.
+
+    `size` is the width (and the height, unless `height` is given).
+    """
+    width, height = size, height or size
+    image = Image.new("RGB", (width, height))
     pixels = image.load()
     red, green, blue = (seed * 37) % 256, (seed * 91) % 256, (seed * 53) % 256
-    for y in range(size):
-        for x in range(size):
+    for y in range(height):
+        for x in range(width):
             pixels[x, y] = ((x + red) % 256, (y + green) % 256, (x + y + blue) % 256)
-    ImageDraw.Draw(image).ellipse((64, 64, 192, 192), fill=(255 - red, 255 - green, 255 - blue))
+    disc = (width // 4, height // 4, width * 3 // 4, height * 3 // 4)
+    ImageDraw.Draw(image).ellipse(disc, fill=(255 - red, 255 - green, 255 - blue))
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
@@ -68,6 +105,11 @@ class FakeGpuServer:
         self.generation_started = asyncio.Event()
         self.die_mid_stream = False  # stop the whole server after the first progress line
         self.requests: list[dict[str, Any]] = []
+        # generator.capabilities / upscaler in health; None: a server from before issue 18
+        # (no such keys; it refuses width, height, steps and guidance_scale).
+        self.capabilities: dict[str, Any] | None = None
+        self.upscaler: dict[str, Any] | None = None  # set: pictures come at the asked size
+        self.generator_model = "test"
         self.auth_headers: list[str | None] = []
         self._runner: web.AppRunner | None = None
         self._stop_task: asyncio.Task[None] | None = None
@@ -104,18 +146,47 @@ class FakeGpuServer:
         """GET /v1/health."""
         if self.health_http_status != 200:
             return web.Response(status=self.health_http_status, text="<html>not here</html>")
+        generator: dict[str, Any] = {
+            "model": self.generator_model,
+            "device": "cpu",
+            "dtype": "float32",
+            "ready": self.generator_ready,
+        }
+        if self.capabilities is not None:
+            generator["capabilities"] = self.capabilities
+            generator["upscaler"] = self.upscaler
         return web.json_response(
             {
                 "status": self.health_status,
                 "version": self.version,
-                "generator": {
-                    "model": "test",
-                    "device": "cpu",
-                    "dtype": "float32",
-                    "ready": self.generator_ready,
-                },
+                "generator": generator,
                 "asr": {"model": "test", "ready": True},
             }
+        )
+
+    def _painted_size(self, body: dict[str, Any]) -> tuple[int, int] | str:
+        """Return the size the model paints for `body`, or why the request is refused."""
+        capabilities = self.capabilities
+        if capabilities is None:
+            unknown = sorted(set(body) - OLD_GENERATE_FIELDS)
+            return f"unknown field {', '.join(map(repr, unknown))}" if unknown else (256, 256)
+        for field_name, setting in (("steps", "steps"), ("guidance_scale", "guidance")):
+            allowed = capabilities[setting]
+            if field_name in body and allowed is None:
+                return f"the model has no {field_name} setting"
+            if field_name in body and not allowed["min"] <= body[field_name] <= allowed["max"]:
+                return f"{field_name} is outside {allowed['min']}..{allowed['max']}"
+        width, height = body.get("width"), body.get("height")
+        if width is not None and height is not None and self.upscaler is not None:
+            return int(width), int(height)  # upscaled and cropped to the asked size
+        if width is None or capabilities["family"] == "min-dalle":
+            side = capabilities["default_size"]
+            return int(side[0]), int(side[1])
+        scale = min(1.0, (capabilities["max_pixels"] / (width * height)) ** 0.5)
+        multiple = capabilities["multiple"]
+        return (
+            max(capabilities["min_side"], round(width * scale / multiple) * multiple),
+            max(capabilities["min_side"], round(height * scale / multiple) * multiple),
         )
 
     @staticmethod
@@ -143,11 +214,15 @@ class FakeGpuServer:
         if self.errors and not self.errors[0].in_stream:
             error = self.errors.pop(0)
             return self._error(error.status, error.code, error.message, error.headers)
+        painted = self._painted_size(body)
+        if isinstance(painted, str):
+            code = "unknown_field" if self.capabilities is None else "bad_parameter"
+            return self._error(400, code, painted)
         seed = body.get("seed")
         if seed is None:
             seed = self._next_seed
             self._next_seed += 1
-        png = make_art_png(int(seed))
+        png = make_art_png(int(seed), *painted)
         wants_stream = "application/x-ndjson" in request.headers.get("Accept", "")
         if not wants_stream or self.ignore_accept:
             return web.Response(

@@ -58,7 +58,8 @@ FITS: Final = ("contain", "cover", "stretch")
 BACKGROUNDS: Final = ("white", "black")
 
 _PNG_SIGNATURE: Final = b"\x89PNG\r\n\x1a\n"
-# Art is 256..768 px square; refuse anything absurd before decoding it.
+# Art is 256..768 px square (min-dalle) or panel-sized (diffusion, upscaled: up to 1600x1200);
+# refuse anything absurd before decoding it.
 _MAX_ART_PIXELS: Final = 4096 * 4096
 _RESAMPLE: Final = Image.Resampling.LANCZOS
 # Floyd-Steinberg runs in one piece up to this many fitted pixels (every 4"-7.3" panel:
