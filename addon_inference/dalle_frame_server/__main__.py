@@ -25,6 +25,7 @@ from .generation.models.files import MIN_DALLE_BASE_URL
 from .settings import DEFAULT_PORT, DEFAULT_QUEUE_SIZE, GENERATOR_MODELS, ServerSettings
 from .token_file import read_or_create_token
 from .torch_setup import configure_torch
+from .upscaling.loading import UPSCALER_CHOICES
 
 _LOGGER = logging.getLogger("dalle_frame_server")
 
@@ -68,6 +69,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--asr-download-url",
         default=env("DALLE_FRAME_ASR_DOWNLOAD_URL", HUGGING_FACE_URL),
         help="the hub pre-exported ASR models come from (env DALLE_FRAME_ASR_DOWNLOAD_URL)",
+    )
+    parser.add_argument(
+        "--upscaler",
+        choices=UPSCALER_CHOICES,
+        default=env("DALLE_FRAME_UPSCALER", "none"),
+        help="super-resolution of pictures smaller than the size a request asks for: none, "
+        "test (random weights, paints noise-ish detail) or realesr-general-x4v3 (Real-ESRGAN's "
+        "compact 4x model, BSD-3-Clause, 4.9 MB, downloaded once) (env DALLE_FRAME_UPSCALER, "
+        "default none)",
+    )
+    parser.add_argument(
+        "--upscaler-download-url",
+        default=env("DALLE_FRAME_UPSCALER_DOWNLOAD_URL", HUGGING_FACE_URL),
+        help="the hub the upscaler is downloaded from (env DALLE_FRAME_UPSCALER_DOWNLOAD_URL)",
     )
     # Device
     parser.add_argument(
@@ -151,6 +166,10 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         raise ValueError(
             f"--asr-download-url must be an http(s) URL, not {args.asr_download_url!r}"
         )
+    if not args.upscaler_download_url.startswith(("http://", "https://")):
+        raise ValueError(
+            f"--upscaler-download-url must be an http(s) URL, not {args.upscaler_download_url!r}"
+        )
     choose_device_and_dtype(args.device, args.dtype)
     token = args.token
     if token is None and args.token_file is not None:
@@ -169,6 +188,8 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         threads=args.threads,
         download_url=args.download_url,
         asr_download_url=args.asr_download_url,
+        upscaler=args.upscaler,
+        upscaler_download_url=args.upscaler_download_url,
     )
 
 

@@ -37,6 +37,7 @@ from .generation.models.tiny_model import TEST_MODEL_NAME, TEST_MODEL_NOTICE, en
 from .generation.text_to_image import TextToImage
 from .model_slot import ModelSlot
 from .settings import ServerSettings
+from .upscaling.loading import with_upscaler
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -74,8 +75,15 @@ async def load_generator(settings: ServerSettings, slot: ModelSlot[TextToImage])
     )
     backend = make_backend(settings.backend, modules)
     _LOGGER.info("Generation backend: %s", backend.name)
-    return MinDalleGenerator(
+    generator = MinDalleGenerator(
         modules, backend, model_name=settings.model, device=device, dtype=dtype
+    )
+    return await with_upscaler(
+        settings,
+        generator,
+        use_cuda=str(device).startswith("cuda"),
+        set_detail=slot.set_detail,
+        progress=_download_progress(slot),
     )
 
 

@@ -42,5 +42,9 @@ class ServerSettings:
     """Where min-dalle's weight files are downloaded from (a folder URL ending in /)."""
     asr_download_url: str = HUGGING_FACE_URL
     """The hub pre-exported ASR models are downloaded from (`<url>/<repo>/resolve/<rev>/...`)."""
+    upscaler: str = "none"
+    """Super-resolution after painting: "none", "test" (random weights) or a pretrained name."""
+    upscaler_download_url: str = HUGGING_FACE_URL
+    """The hub the pretrained upscaler is downloaded from (`<url>/<repo>/resolve/<rev>/...`)."""
     load_retry_seconds: float = 60.0
     """Wait before trying a failed download again (the server keeps serving health)."""
