@@ -25,6 +25,7 @@ from .generation.models.files import MIN_DALLE_BASE_URL
 from .settings import DEFAULT_PORT, DEFAULT_QUEUE_SIZE, GENERATOR_MODELS, ServerSettings
 from .token_file import read_or_create_token
 from .torch_setup import configure_torch
+from .triton.urls import check_triton_urls
 from .upscaling.loading import UPSCALER_CHOICES
 
 _LOGGER = logging.getLogger("dalle_frame_server")
@@ -43,7 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=GENERATOR_MODELS,
         default=env("DALLE_FRAME_MODEL", "mini"),
         help="test: tiny random weights that paint noise (for tests and demos); mini/mega: "
-        "min-dalle's real weights, downloaded once (env DALLE_FRAME_MODEL, default mini)",
+        "min-dalle's real weights, downloaded once; diffusion presets, downloaded once from the "
+        "hub: sd-turbo (CPU-friendly, 1 step at 512 px, ~3 GB RAM, non-commercial licence), "
+        "sdxl-turbo (GPU, 8 GB VRAM, non-commercial), sdxl-lightning (GPU, 1024 px, 10 GB VRAM, "
+        "openrail++); test-diffusion/test-sdxl: tiny random pipelines that paint noise "
+        "(env DALLE_FRAME_MODEL, default mini)",
     )
     parser.add_argument(
         "--asr-model",
@@ -69,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--asr-download-url",
         default=env("DALLE_FRAME_ASR_DOWNLOAD_URL", HUGGING_FACE_URL),
         help="the hub pre-exported ASR models come from (env DALLE_FRAME_ASR_DOWNLOAD_URL)",
+    )
+    parser.add_argument(
+        "--diffusion-download-url",
+        default=env("DALLE_FRAME_DIFFUSION_DOWNLOAD_URL", HUGGING_FACE_URL),
+        help="the hub diffusion presets are downloaded from (env "
+        "DALLE_FRAME_DIFFUSION_DOWNLOAD_URL)",
     )
     parser.add_argument(
         "--upscaler",
@@ -114,6 +125,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=int(env("DALLE_FRAME_QUEUE_SIZE", str(DEFAULT_QUEUE_SIZE))),
         help="generation requests that may wait behind the running one; more get HTTP 429 "
         f"(env DALLE_FRAME_QUEUE_SIZE, default {DEFAULT_QUEUE_SIZE})",
+    )
+    parser.add_argument(
+        "--triton-url",
+        action="append",
+        default=None,
+        help="a Triton node (python -m dalle_frame_server.triton.serve) that runs the models "
+        "instead of this process, as its gRPC address (grpc://host:8001); repeat for several "
+        "nodes; needs the triton environment (requirements/triton.txt) "
+        "(env DALLE_FRAME_TRITON_URLS, comma-separated)",
     )
     # Network and access
     parser.add_argument(
@@ -166,10 +186,22 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         raise ValueError(
             f"--asr-download-url must be an http(s) URL, not {args.asr_download_url!r}"
         )
+    if not args.diffusion_download_url.startswith(("http://", "https://")):
+        raise ValueError(
+            "--diffusion-download-url must be an http(s) URL, not "
+            f"{args.diffusion_download_url!r}"
+        )
     if not args.upscaler_download_url.startswith(("http://", "https://")):
         raise ValueError(
             f"--upscaler-download-url must be an http(s) URL, not {args.upscaler_download_url!r}"
         )
+    triton_urls = tuple(
+        url.strip()
+        for url in (args.triton_url or os.environ.get("DALLE_FRAME_TRITON_URLS", "").split(","))
+        if url.strip()
+    )
+    if triton_urls:
+        check_triton_urls(triton_urls)
     choose_device_and_dtype(args.device, args.dtype)
     token = args.token
     if token is None and args.token_file is not None:
@@ -188,6 +220,8 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         threads=args.threads,
         download_url=args.download_url,
         asr_download_url=args.asr_download_url,
+        diffusion_download_url=args.diffusion_download_url,
+        triton_urls=triton_urls,
         upscaler=args.upscaler,
         upscaler_download_url=args.upscaler_download_url,
     )

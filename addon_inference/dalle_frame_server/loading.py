@@ -25,8 +25,10 @@ from .asr.model_folder import (
 from .asr.onnx_transcriber import OnnxCtcTranscriber
 from .asr.pretrained import PRETRAINED_ASR_MODELS, ensure_pretrained_asr_model
 from .asr.tiny_model import TEST_ASR_MODEL_NAME, TEST_ASR_NOTICE, ensure_test_asr_model
+from .asr.whisper_loading import is_whisper_model, load_whisper_transcriber
 from .downloads import DownloadError, DownloadProgress
 from .errors import ModelNotAvailableError
+from .generation.diffusion.loader import is_diffusion_model, load_diffusion_generator
 from .generation.generator import MinDalleGenerator
 from .generation.min_dalle.backends import make_backend
 from .generation.models.devices import choose_device_and_dtype
@@ -53,6 +55,16 @@ _SHAPES: dict[str, DalleShape] = {"test": TEST_SHAPE, "mini": MINI_SHAPE, "mega"
 
 async def load_generator(settings: ServerSettings, slot: ModelSlot[TextToImage]) -> TextToImage:
     """Build or download the text-to-image model's files, then load them on the device."""
+    if is_diffusion_model(settings.model):
+        return await load_diffusion_generator(
+            settings.model,
+            settings.models_dir,
+            device_name=settings.device,
+            dtype_name=settings.dtype,
+            set_detail=slot.set_detail,
+            progress=_download_progress(slot),
+            endpoint=settings.diffusion_download_url,
+        )
     device, dtype = choose_device_and_dtype(settings.device, settings.dtype)
     models_dir = settings.models_dir
     if settings.model == TEST_MODEL_NAME:
@@ -89,6 +101,17 @@ async def load_generator(settings: ServerSettings, slot: ModelSlot[TextToImage])
 
 async def load_transcriber(settings: ServerSettings, slot: ModelSlot[Transcriber]) -> Transcriber:
     """Build (test) or find (exported) the ASR model, then open it in ONNX Runtime."""
+    if is_whisper_model(settings.asr_model, settings.models_dir):
+        device = settings.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        return await load_whisper_transcriber(
+            settings.asr_model,
+            settings.models_dir,
+            base_url=settings.asr_download_url,
+            use_cuda=device.startswith("cuda"),
+            threads=settings.threads,
+            set_detail=slot.set_detail,
+            progress=_download_progress(slot),
+        )
     if settings.asr_model == TEST_ASR_MODEL_NAME:
         _LOGGER.warning("ASR: %s", TEST_ASR_NOTICE)
         slot.set_detail("building the test ASR model")

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Final
 
 from .asr.pretrained import HUGGING_FACE_URL
+from .generation.diffusion.presets import DIFFUSION_PRESETS
 from .generation.models.files import MIN_DALLE_BASE_URL
 
 DEFAULT_PORT: Final = 8765
 DEFAULT_QUEUE_SIZE: Final = 4
-GENERATOR_MODELS: Final = ("test", "mini", "mega")
+GENERATOR_MODELS: Final = ("test", "mini", "mega", *DIFFUSION_PRESETS)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,9 +43,13 @@ class ServerSettings:
     """Where min-dalle's weight files are downloaded from (a folder URL ending in /)."""
     asr_download_url: str = HUGGING_FACE_URL
     """The hub pre-exported ASR models are downloaded from (`<url>/<repo>/resolve/<rev>/...`)."""
+    diffusion_download_url: str = HUGGING_FACE_URL
+    """The hub diffusion presets are downloaded from (huggingface_hub's endpoint)."""
     upscaler: str = "none"
     """Super-resolution after painting: "none", "test" (random weights) or a pretrained name."""
     upscaler_download_url: str = HUGGING_FACE_URL
     """The hub the pretrained upscaler is downloaded from (`<url>/<repo>/resolve/<rev>/...`)."""
     load_retry_seconds: float = 60.0
     """Wait before trying a failed download again (the server keeps serving health)."""
+    triton_urls: tuple[str, ...] = ()
+    """Triton nodes (gRPC addresses) that serve the models; empty: the models run here."""

@@ -8,6 +8,8 @@ from aiohttp import web
 
 from .. import __version__
 from ..asr.tiny_model import TEST_ASR_MODEL_NAME, TEST_ASR_NOTICE
+from ..asr.whisper_tiny_model import TEST_MULTILINGUAL_MODEL_NAME, TEST_MULTILINGUAL_NOTICE
+from ..generation.diffusion.presets import DIFFUSION_PRESETS, DIFFUSION_TEST_NOTICE
 from ..generation.models.tiny_model import TEST_MODEL_NAME, TEST_MODEL_NOTICE
 from ..memory_usage import memory_usage
 from ..model_slot import SlotState
@@ -63,15 +65,22 @@ def health_body(state: ServerState) -> dict[str, Any]:
         generator.update(model.describe())
     if generator_slot.name == TEST_MODEL_NAME:
         generator["notice"] = TEST_MODEL_NOTICE
+    elif (preset := DIFFUSION_PRESETS.get(str(generator_slot.name))) is not None and preset.test:
+        generator["notice"] = DIFFUSION_TEST_NOTICE
     asr: dict[str, Any] = {
         "model": asr_slot.name,
         "ready": asr_slot.state is SlotState.READY,
         "state": str(asr_slot.state),
         "detail": asr_slot.detail,
         "error": asr_slot.error,
+        "languages": None,
     }
+    if asr_slot.model is not None:
+        asr["languages"] = list(asr_slot.model.languages)
     if asr_slot.name == TEST_ASR_MODEL_NAME:
         asr["notice"] = TEST_ASR_NOTICE
+    elif asr_slot.name == TEST_MULTILINGUAL_MODEL_NAME:
+        asr["notice"] = TEST_MULTILINGUAL_NOTICE
     return {
         "status": status,
         "version": __version__,
