@@ -31,6 +31,7 @@ from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 from homeassistant.util import slugify
 from yarl import URL
 
+from .ai_options import ai_option_fields
 from .api import DalleFrameClient, normalize_url
 from .const import (
     CONF_ADDON_UUID,
@@ -64,6 +65,11 @@ from .model_settings import (
 )
 from .prompts import PromptFileError, load_prompt_file, resolve_prompt_file
 from .render import BACKGROUNDS, DITHERS, FITS, ORIENTATIONS, PANELS
+from .schedule_options import (
+    SCHEDULE_DEFAULTS,
+    async_check_schedule_options,
+    schedule_option_fields,
+)
 
 _URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 _TOKEN_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
@@ -115,6 +121,8 @@ def options_schema() -> vol.Schema:
             ),
             vol.Required(CONF_CAPTION, default=RENDER_DEFAULTS[CONF_CAPTION]): BooleanSelector(),
             vol.Optional(CONF_PROMPT_FILE): TextSelector(),
+            **ai_option_fields(),
+            **schedule_option_fields(),
             vol.Required(CONF_HISTORY_SIZE, default=DEFAULT_HISTORY_SIZE): NumberSelector(
                 NumberSelectorConfig(
                     min=MIN_HISTORY_SIZE, max=MAX_HISTORY_SIZE, step=1, mode=NumberSelectorMode.BOX
@@ -314,7 +322,7 @@ class DalleFrameOptionsFlow(OptionsFlow):
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show and check the options."""
         errors: dict[str, str] = {}
-        placeholders = {"reason": ""}
+        placeholders = {"reason": "", "photo_reason": ""}
         health = entry_health(self.config_entry)
         if user_input is not None:
             user_input[CONF_HISTORY_SIZE] = int(user_input[CONF_HISTORY_SIZE])
@@ -326,12 +334,14 @@ class DalleFrameOptionsFlow(OptionsFlow):
                 except PromptFileError as err:
                     errors[CONF_PROMPT_FILE] = "prompt_file_invalid"
                     placeholders["reason"] = str(err)
+            errors |= await async_check_schedule_options(self.hass, user_input, placeholders)
             if not errors:
                 options = self.config_entry.options
                 return self.async_create_entry(
                     data=options_with_model_settings(options, user_input, health)
                 )
         suggested = {**RENDER_DEFAULTS, CONF_HISTORY_SIZE: DEFAULT_HISTORY_SIZE}
+        suggested |= SCHEDULE_DEFAULTS
         suggested |= user_input or {
             **self.config_entry.options,
             **suggested_values(self.config_entry.options, health),

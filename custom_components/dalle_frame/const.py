@@ -11,6 +11,8 @@ DOMAIN: Final = "dalle_frame"
 LOGGER = logging.getLogger(__package__)
 
 PLATFORMS: Final = [
+    Platform.AI_TASK,
+    Platform.BINARY_SENSOR,
     Platform.BUTTON,
     Platform.IMAGE,
     Platform.NUMBER,
@@ -50,11 +52,29 @@ DEFAULT_BACKGROUND: Final = "white"
 
 # Auto mode
 DEFAULT_AUTO_INTERVAL_MINUTES: Final = 60
-AUTO_SOURCES: Final = ("same_prompt", "new_prompt", "random_mix")
+AUTO_SOURCES: Final = ("same_prompt", "new_prompt", "random_mix", "photos")
 DEFAULT_AUTO_SOURCE: Final = "random_mix"
 DEFAULT_AUTO_ENABLED: Final = False
 MIN_AUTO_INTERVAL_MINUTES: Final = 1
 MAX_AUTO_INTERVAL_MINUTES: Final = 7 * 24 * 60
+
+# Options: when auto mode may run (schedule_window.py) and pictures besides AI art
+# (photo_source.py); the "photos" auto source shows only pictures from the photo source.
+CONF_ACTIVE_START: Final = "active_start"
+CONF_ACTIVE_END: Final = "active_end"
+CONF_ACTIVE_WEEKDAYS: Final = "active_weekdays"
+CONF_SCHEDULE_ENTITY: Final = "schedule_entity"
+CONF_AWAY_ENTITY: Final = "away_entity"
+WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+CONF_PHOTO_FOLDER: Final = "photo_folder"
+CONF_PHOTO_ENTITY: Final = "photo_entity"
+CONF_PHOTO_ORDER: Final = "photo_order"
+CONF_PHOTO_EVERY: Final = "photo_every"
+PHOTO_ORDERS: Final = ("random", "in_order")
+DEFAULT_PHOTO_ORDER: Final = "random"
+DEFAULT_PHOTO_EVERY: Final = 0
+MAX_PHOTO_EVERY: Final = 100
+AUTO_SOURCE_PHOTOS: Final = "photos"
 
 # Prompts
 MAX_PROMPT_LENGTH: Final = 255
@@ -75,3 +95,7 @@ SERVICE_NEW_PROMPT: Final = "new_prompt"
 
 # Folder under the HA config folder that holds each entry's history
 HISTORY_FOLDER: Final = "dalle_frame"
+
+# Options: paint through an AI Task entity; prompts from a conversation agent or AI Task
+CONF_AI_TASK_ENTITY: Final = "ai_task_entity"
+CONF_PROMPT_HELPER: Final = "prompt_helper"

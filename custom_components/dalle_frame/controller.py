@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.util import dt as dt_util
 
-from .api import DalleFrameClient
+from .ai_task_source import ai_task_entity, async_paint
+from .api import DalleFrameClient, GeneratedImage, GenerationSettings
 from .auto_mode import AutoMode
 from .const import CONF_HISTORY_SIZE, DEFAULT_HISTORY_SIZE, DOMAIN, LOGGER
 from .coordinator import DalleFrameHealthCoordinator
@@ -38,6 +39,9 @@ from .history import FrameHistory
 from .history_keeper import HistoryKeeper
 from .model_settings import generation_settings
 from .models import Art, FrameStatus, GenerationResult
+from .photo_source import PhotoSources
+from .picture_sources import PictureSource
+from .prompt_helper import async_surprise_prompt
 from .prompts import PromptList
 from .render import RenderError, render_frame
 from .state_store import FrameRenderRecord, FrameStateStore, SavedState
@@ -69,6 +73,8 @@ class FrameController:
       progress: int | None            0-100 while generating, else None
       last_error: str | None          the reason of the last failure, for the Status sensor
       last_seconds: float | None      seconds of the last generation
+      source: str | None              who paints the running or last generation: "server"
+                                      or the AI Task entity's id (None before the first)
       available (property)            False while the GPU server is unreachable
       auto: AutoMode                  auto mode (on, interval, source, next run)
       history: HistoryKeeper          the history folder (count, folder)
@@ -98,6 +104,7 @@ class FrameController:
         self._listeners: list[Callable[[], None]] = []
         self._unsub_health: CALLBACK_TYPE | None = None
         self.history = HistoryKeeper(hass, entry, history, self.rng)
+        self.photos = PhotoSources(hass, self.rng)
         self.auto = AutoMode(
             hass,
             entry,
@@ -106,6 +113,7 @@ class FrameController:
             new_prompt=self.async_new_prompt,
             on_change=self._async_changed,
             rng=self.rng,
+            show_photo=self.async_show_photo,
         )
         self._stopped = False
         self._server_down = False
@@ -119,6 +127,7 @@ class FrameController:
         self.progress: int | None = None
         self.last_error: str | None = None
         self.last_seconds: float | None = None
+        self.source: str | None = None
 
     # -- state the entities read -------------------------------------------------------------
 
@@ -185,7 +194,10 @@ class FrameController:
         art = await self.history.async_read_newest()
         if art is not None and await self._async_restore_frame(art, saved.frame):
             self.last_seconds = art.seconds
-            self.prompt = self.prompt or art.prompt
+            if art.source is None:
+                self.prompt = self.prompt or art.prompt
+        self.photos.configure(self._entry.options)
+        self.auto.async_configure(self._entry.options)
         self.auto.async_start(
             saved.auto_enabled,
             saved.auto_interval_minutes,
@@ -261,7 +273,11 @@ class FrameController:
 
     async def _async_new_prompt_locked(self, seed: int | None = None) -> GenerationResult:
         """Generate with a new prompt; show a history picture if the server is down."""
-        prompt = self.prompts.random_prompt(self.rng, avoid=self.prompt)
+        prompt = await async_surprise_prompt(
+            self._hass,
+            self._entry.options,
+            lambda: self.prompts.random_prompt(self.rng, avoid=self.prompt),
+        )
         try:
             return await self._async_generate_locked(prompt, seed)
         except _SERVER_DOWN_ERRORS as err:
@@ -278,15 +294,14 @@ class FrameController:
         self.prompt = prompt
         self.status = FrameStatus.GENERATING
         self.progress = 0
+        self.source = ai_task_entity(self._entry.options) or "server"
         self._async_notify()
         self._async_persist()
         try:
             health = self._coordinator.data
             capabilities = health.capabilities if health is not None else None
             settings = generation_settings(self._entry.options, capabilities)
-            image = await self._client.async_generate(
-                prompt, seed, self._async_progress, settings
-            )
+            image = await self._async_paint(prompt, seed, settings)
             art = Art(
                 png=image.png,
                 prompt=prompt,
@@ -313,6 +328,54 @@ class FrameController:
         self._async_persist()
         LOGGER.debug("Generated %r (seed %s) in %.1f s", prompt, art.seed, art.seconds)
         return GenerationResult(prompt=prompt, seed=art.seed, seconds=art.seconds)
+
+    async def _async_paint(
+        self, prompt: str, seed: int | None, settings: GenerationSettings
+    ) -> GeneratedImage:
+        """Paint on the GPU server, or through the AI Task entity the options name."""
+        if (entity_id := ai_task_entity(self._entry.options)) is not None:
+            return await async_paint(self._hass, entity_id, prompt)
+        return await self._client.async_generate(prompt, seed, self._async_progress, settings)
+
+    async def async_show_photo(self) -> None:
+        """Show the next picture of the photo source the options name."""
+        await self._async_exclusive(lambda: self._async_show_source_picture_locked(None))
+
+    async def async_show_source_picture(self, source: PictureSource) -> None:
+        """Show the next picture of `source` like new art (history, Art, Frame, Status).
+
+        The prompt stays: "regenerate" still paints the last prompt. A source that has
+        nothing to show raises NoPictureError; the Status sensor then says why.
+        """
+        await self._async_exclusive(lambda: self._async_show_source_picture_locked(source))
+
+    async def _async_show_source_picture_locked(self, source: PictureSource | None) -> None:
+        """Fetch, render, keep and show one picture of `source` (None: the photos), locked."""
+        try:
+            source = source or self.photos.require()
+            picture = await source.async_next_picture()
+            art = Art(
+                png=picture.png,
+                prompt=picture.title,
+                seed=0,
+                seconds=0.0,
+                created=dt_util.utcnow(),
+                source=picture.source,
+            )
+            frame_png = await self._async_render(art)
+        except DalleFrameError as err:
+            LOGGER.warning("No picture for %s: %s", self._entry.title, err)
+            self.status = FrameStatus.ERROR
+            self.last_error = str(err)
+            self._async_notify()
+            raise
+        await self.history.async_keep(art, self._history_size)
+        self.status = FrameStatus.IDLE
+        self.last_error = None
+        self.source = picture.source
+        self._set_frame(art, frame_png, frame_settings(self._entry.options), dt_util.utcnow())
+        self._async_notify()
+        self._async_persist()
 
     @callback
     def _async_progress(self, step: int, total: int) -> None:
@@ -368,7 +431,8 @@ class FrameController:
         except (OSError, InvalidResponseError) as err:
             LOGGER.warning("Cannot show a picture from the history: %s", err)
             return False
-        self.prompt = art.prompt
+        if art.source is None:
+            self.prompt = art.prompt
         self._set_frame(art, frame_png, frame_settings(self._entry.options), dt_util.utcnow())
         self._async_notify()
         self._async_persist()
@@ -403,6 +467,8 @@ class FrameController:
         if self._stopped:
             return
         self.prompts = prompts
+        self.photos.configure(self._entry.options)
+        self.auto.async_configure(self._entry.options)
         await self.history.async_prune(self._history_size)
         settings = frame_settings(self._entry.options)
         art = self.art

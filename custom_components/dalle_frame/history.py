@@ -31,6 +31,7 @@ class HistoryItem:
     seed: int
     seconds: float
     created: datetime
+    source: str | None = None
 
 
 def history_folder(config_dir: str, entry_id: str) -> Path:
@@ -72,6 +73,8 @@ class FrameHistory:
             "seconds": art.seconds,
             "created": art.created.isoformat(),
         }
+        if art.source is not None:
+            metadata["source"] = art.source
         _write_atomic(self.png_path(item_id), art.png)
         _write_atomic(self._json_path(item_id), json.dumps(metadata, indent=2).encode())
         self.prune(keep)
@@ -103,6 +106,7 @@ class FrameHistory:
             seed=item.seed,
             seconds=item.seconds,
             created=item.created,
+            source=item.source,
         )
 
     def newest_art(self) -> Art | None:
@@ -136,6 +140,7 @@ def _item_from_json(item_id: str, metadata: dict[str, Any]) -> HistoryItem:
         seed=int(metadata["seed"]),
         seconds=float(metadata["seconds"]),
         created=datetime.fromisoformat(metadata["created"]),
+        source=str(metadata["source"]) if metadata.get("source") else None,
     )
 
 

@@ -26,6 +26,9 @@ class Art:
     seed: int
     seconds: float
     created: datetime
+    source: str | None = None
+    """Where a picture not painted by the GPU server came from (a photo's media id or entity);
+    its `prompt` is then its title (file or entity name) and `seed` 0."""
 
     @property
     def item_id(self) -> str:

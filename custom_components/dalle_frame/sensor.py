@@ -12,6 +12,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .data import DalleFrameConfigEntry
 from .entity import DalleFrameEntity
 from .models import FrameStatus
+from .next_run_sensor import DalleFrameNextAutoRunSensor
+from .satellite_sensor import async_setup_satellite_sensors
 
 PARALLEL_UPDATES = 0
 
@@ -22,7 +24,14 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the Status and Generation time sensors."""
-    async_add_entities([DalleFrameStatusSensor(entry), DalleFrameGenerationTimeSensor(entry)])
+    async_add_entities(
+        [
+            DalleFrameStatusSensor(entry),
+            DalleFrameGenerationTimeSensor(entry),
+            DalleFrameNextAutoRunSensor(entry),
+        ]
+    )
+    async_setup_satellite_sensors(entry, async_add_entities)
 
 
 class DalleFrameStatusSensor(DalleFrameEntity, SensorEntity):
@@ -41,8 +50,12 @@ class DalleFrameStatusSensor(DalleFrameEntity, SensorEntity):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
-        """Return the progress (0-100 while generating) and the last error."""
-        return {"progress": self._controller.progress, "last_error": self._controller.last_error}
+        """Return the progress (0-100 while generating), the last error and who paints."""
+        return {
+            "progress": self._controller.progress,
+            "last_error": self._controller.last_error,
+            "source": self._controller.source,
+        }
 
 
 class DalleFrameGenerationTimeSensor(DalleFrameEntity, SensorEntity):

@@ -1,0 +1,192 @@
+"""Photos for the frame: a folder of Home Assistant's media, or any image entity.
+
+A media folder is a media-source id such as ``media-source://media_source/local/album``,
+browsed through HA's media_source API (the folder's own images, not its sub-folders). Each
+image is resolved to its file, read in the executor and turned into PNG (``to_png``). Photos
+come in random order or by name, each shown once until all have been (then the round starts
+again); a file that is not an image, too large or unreadable is skipped with a warning and the
+next one is tried. The round lives in memory: a restart begins a new one.
+
+An image entity (a camera snapshot, HA's ``collection_image``, another integration's picture)
+gives its current image through the image component's ``async_get_image``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from homeassistant.components import media_source
+from homeassistant.components.image import async_get_image
+from homeassistant.components.media_player import BrowseError, BrowseMedia, MediaClass
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+
+from .const import (
+    CONF_PHOTO_ENTITY,
+    CONF_PHOTO_FOLDER,
+    CONF_PHOTO_ORDER,
+    DEFAULT_PHOTO_ORDER,
+    LOGGER,
+)
+from .picture_sources import (
+    MAX_IMAGE_BYTES,
+    NoPictureError,
+    PictureSource,
+    SourcePicture,
+    UnusableImageError,
+    to_png,
+)
+
+__all__ = ["ImageEntitySource", "MediaFolderSource", "PhotoSources", "async_list_folder_images"]
+
+MEDIA_SOURCE_PREFIX: Final = "media-source://"
+
+
+async def async_list_folder_images(hass: HomeAssistant, folder_id: str) -> list[BrowseMedia]:
+    """Return the images directly in a media folder, by id; raise NoPictureError if unusable."""
+    if not folder_id.startswith(MEDIA_SOURCE_PREFIX):
+        raise NoPictureError(source=folder_id, reason="it is not a media-source:// id")
+    try:
+        folder = await media_source.async_browse_media(hass, folder_id)
+    except (BrowseError, HomeAssistantError) as err:
+        raise NoPictureError(source=folder_id, reason=f"it cannot be browsed: {err}") from err
+    images = [
+        child
+        for child in folder.children or []
+        if child.media_class == MediaClass.IMAGE and not child.can_expand
+    ]
+    return sorted(images, key=lambda child: child.media_content_id)
+
+
+def _read_image_file(path: Path) -> bytes:
+    """Read an image file (blocking); raise UnusableImageError when too large."""
+    size = path.stat().st_size
+    if size > MAX_IMAGE_BYTES:
+        raise UnusableImageError(
+            f"the file has {size / 1e6:.1f} MB, more than {MAX_IMAGE_BYTES / 1e6:.0f} MB"
+        )
+    return to_png(path.read_bytes())
+
+
+class MediaFolderSource:
+    """The images of one media folder, random or in order, none repeated until all shown."""
+
+    def __init__(self, hass: HomeAssistant, folder_id: str, order: str, rng: random.Random) -> None:
+        self._hass = hass
+        self.folder_id = folder_id
+        self.order = order
+        self._rng = rng
+        self._shown: set[str] = set()
+
+    @property
+    def description(self) -> str:
+        """The folder's media-source id."""
+        return self.folder_id
+
+    async def async_next_picture(self) -> SourcePicture:
+        """Return the next readable image; skip (and log) the unusable ones."""
+        images = await async_list_folder_images(self._hass, self.folder_id)
+        if not images:
+            raise NoPictureError(source=self.folder_id, reason="it holds no images")
+        ids = {image.media_content_id for image in images}
+        self._shown &= ids
+        failed: set[str] = set()
+        last_reason = ""
+        for _round in range(2):  # the rest of this round, then a new one
+            while waiting := [
+                image for image in images if image.media_content_id not in self._shown | failed
+            ]:
+                image = waiting[0] if self.order == "in_order" else self._rng.choice(waiting)
+                self._shown.add(image.media_content_id)
+                try:
+                    png = await self._async_read(image.media_content_id)
+                except UnusableImageError as err:
+                    failed.add(image.media_content_id)
+                    last_reason = f"{image.title}: {err}"
+                    LOGGER.warning("Skipping the photo %s: %s", image.media_content_id, err)
+                    continue
+                return SourcePicture(
+                    png=png, title=Path(image.title).stem, source=image.media_content_id
+                )
+            self._shown.clear()  # every image was shown (or skipped): a new round
+        raise NoPictureError(
+            source=self.folder_id, reason=f"none of its images can be shown (last: {last_reason})"
+        )
+
+    async def _async_read(self, media_id: str) -> bytes:
+        """Resolve one image to its file and read it as PNG; raise UnusableImageError."""
+        try:
+            played = await media_source.async_resolve_media(self._hass, media_id, None)
+        except HomeAssistantError as err:
+            raise UnusableImageError(f"it cannot be resolved: {err}") from err
+        if played.path is None:
+            raise UnusableImageError("it is not a file on this Home Assistant")
+        try:
+            return await self._hass.async_add_executor_job(_read_image_file, played.path)
+        except OSError as err:
+            raise UnusableImageError(f"it cannot be read: {err}") from err
+
+
+class ImageEntitySource:
+    """The current image of an image entity."""
+
+    def __init__(self, hass: HomeAssistant, entity_id: str) -> None:
+        self._hass = hass
+        self.entity_id = entity_id
+
+    @property
+    def description(self) -> str:
+        """The entity id."""
+        return self.entity_id
+
+    async def async_next_picture(self) -> SourcePicture:
+        """Fetch the entity's image; raise NoPictureError when it has none or it is unusable."""
+        try:
+            image = await async_get_image(self._hass, self.entity_id)
+        except HomeAssistantError as err:
+            raise NoPictureError(source=self.entity_id, reason=str(err)) from err
+        try:
+            png = await self._hass.async_add_executor_job(to_png, image.content)
+        except UnusableImageError as err:
+            LOGGER.warning("Skipping the image of %s: %s", self.entity_id, err)
+            raise NoPictureError(source=self.entity_id, reason=str(err)) from err
+        state = self._hass.states.get(self.entity_id)
+        title = str(state.name) if state is not None else self.entity_id
+        return SourcePicture(png=png, title=title, source=self.entity_id)
+
+
+class PhotoSources:
+    """The frame's photo source as its options say (kept while they do not change)."""
+
+    def __init__(self, hass: HomeAssistant, rng: random.Random) -> None:
+        self._hass = hass
+        self._rng = rng
+        self.current: PictureSource | None = None
+        self._settings: tuple[str | None, str | None, str] | None = None
+
+    def configure(self, options: Mapping[str, Any]) -> None:
+        """Build the source from the options; a folder wins over an entity."""
+        folder = options.get(CONF_PHOTO_FOLDER) or None
+        entity = options.get(CONF_PHOTO_ENTITY) or None
+        order = str(options.get(CONF_PHOTO_ORDER) or DEFAULT_PHOTO_ORDER)
+        settings = (folder, entity, order)
+        if settings == self._settings:
+            return
+        self._settings = settings
+        if folder:
+            self.current = MediaFolderSource(self._hass, folder, order, self._rng)
+        elif entity:
+            self.current = ImageEntitySource(self._hass, entity)
+        else:
+            self.current = None
+
+    def require(self) -> PictureSource:
+        """Return the configured source; raise NoPictureError when there is none."""
+        if self.current is None:
+            raise NoPictureError(
+                source="photos", reason="no media folder or image entity is chosen in the options"
+            )
+        return self.current
