@@ -161,6 +161,17 @@ def _transcribe_operation(security: list[dict[str, list[str]]]) -> dict[str, Any
         "operationId": "transcribe",
         "summary": "Speech to text: 16-bit PCM WAV, 1-2 channels, 8-48 kHz, 0.1-30 s",
         "security": security,
+        "parameters": [
+            {
+                "name": "language",
+                "in": "query",
+                "required": False,
+                "description": "ISO 639-1 code of the spoken language (a region suffix such as "
+                "de-DE is ignored); one of health's asr.languages, else 400 "
+                "unsupported_language. Without it a multilingual model detects the language",
+                "schema": {"type": "string", "pattern": "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"},
+            }
+        ],
         "requestBody": {
             "required": True,
             "content": {
@@ -178,7 +189,9 @@ def _transcribe_operation(security: list[dict[str, list[str]]]) -> dict[str, Any
             },
             **_errors(
                 {
-                    "400": "Damaged, truncated, empty or too short WAV",
+                    "400": "Damaged, truncated, empty or too short WAV; a language that is no "
+                    "language code (bad_request) or one the model does not list "
+                    "(unsupported_language)",
                     "401": "Missing or wrong bearer token",
                     "413": "Body over the limit, or audio longer than 30 s",
                     "415": "Not a WAV, or a WAV format other than 16-bit PCM 1-2 ch 8-48 kHz",
@@ -370,6 +383,11 @@ def _schemas() -> dict[str, Any]:
             "required": ["text", "audio_seconds", "processing_seconds"],
             "properties": {
                 "text": {"type": "string", "description": "Lower case, words separated by spaces"},
+                "language": {
+                    "type": "string",
+                    "description": "The language transcribed: the one asked for, the one a "
+                    "multilingual model detected, or the model's only one",
+                },
                 "audio_seconds": {"type": "number", "minimum": 0},
                 "processing_seconds": {"type": "number", "minimum": 0},
             },
@@ -454,6 +472,13 @@ def _schemas() -> dict[str, Any]:
                         "detail": {"type": "string"},
                         "error": {"type": "string", "nullable": True},
                         "notice": {"type": "string"},
+                        "languages": {
+                            "type": "array",
+                            "nullable": True,
+                            "items": {"type": "string"},
+                            "description": "ISO 639 codes the speech model understands "
+                            "(['en'] for wav2vec2); null until it is loaded",
+                        },
                     },
                 },
                 "memory": {
