@@ -8,7 +8,7 @@
 # so they live in a Debian sid root under the cache (scripts/ha_root.sh), outside the
 # checkout: a fresh clone on a machine that built them before reuses them.
 #
-#   scripts/setup.sh [server] [ha] [satellite] [debian] [pi_roots]    (no argument: all of them)
+#   scripts/setup.sh [server] [ha] [satellite] [triton] [debian] [pi_roots]    (no argument: all)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -59,8 +59,9 @@ make_env() {
 }
 
 # podman, runc and debootstrap build the add-on image; apparmor's parser checks its profile.
+# python3.11-venv: the triton environment is made with Debian's own python3.11.
 debian_packages=(libportaudio2 espeak-ng sox shellcheck chromium libturbojpeg0
-  podman runc debootstrap apparmor)
+  podman runc debootstrap apparmor python3.11-venv)
 
 setup_debian() {
   local missing=() pkg
@@ -127,6 +128,18 @@ setup_ha() {
     -c "$req/ha-2025.12-constraints.txt" -r "$req/ha-2025.12.txt"
 }
 
+# Triton mode (requirements/triton.txt): PyTriton breaks on CPython 3.11.7 (pyenv's here,
+# pytriton#51), so this environment takes Debian's python3.11; it pins numpy below 2, so the
+# server package goes in without its own pins (triton.txt has what it needs).
+setup_triton() {
+  local dir="$venvs/triton"
+  [[ -x "$dir/bin/python" ]] || /usr/bin/python3.11 -m venv "$dir"
+  make_env triton 3.11 "requirements/triton.txt addon_inference/pyproject.toml" -r "$req/triton.txt"
+  if ! "$dir/bin/python" -c 'import dalle_frame_server' 2>/dev/null; then
+    "$dir/bin/python" -m pip install "${pip_args[@]}" --no-deps -e "$root/addon_inference"
+  fi
+}
+
 setup_satellite() {
   make_env satellite 3.11 "requirements/satellite*.txt pi_satellite/pyproject.toml" -r "$req/satellite-dev.txt" -e "$root/pi_satellite"
 }
@@ -137,10 +150,10 @@ setup_pi_roots() {
 }
 
 parts=("$@")
-((${#parts[@]})) || parts=(debian server ha satellite pi_roots)
+((${#parts[@]})) || parts=(debian server ha satellite triton pi_roots)
 for part in "${parts[@]}"; do
   case "$part" in
-    debian | server | ha | satellite | pi_roots) "setup_$part" ;;
-    *) echo "unknown part: $part (debian, server, ha, satellite, pi_roots)" >&2; exit 2 ;;
+    debian | server | ha | satellite | triton | pi_roots) "setup_$part" ;;
+    *) echo "unknown part: $part (debian, server, ha, satellite, triton, pi_roots)" >&2; exit 2 ;;
   esac
 done

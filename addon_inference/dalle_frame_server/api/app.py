@@ -41,11 +41,20 @@ def create_app(
     if settings.token:
         middlewares.append(auth_middleware(settings.token))
     app = web.Application(middlewares=middlewares, client_max_size=MAX_WAV_BYTES)
+    queue = GenerationQueue(settings.queue_size)
+    if settings.triton_urls:
+        # Triton mode: the models run on Triton nodes (tritonclient is imported only here).
+        from ..triton.front import TritonFront
+
+        front = TritonFront(settings)
+        generator_loader, transcriber_loader = front.generator_loader, front.transcriber_loader
+        queue = front.queue
+        app.cleanup_ctx.append(front.running)
     app[STATE] = ServerState(
         settings=settings,
         generator=ModelSlot("generator", settings.model, retry_after=_retry_after(settings)),
         transcriber=ModelSlot("asr", settings.asr_model, retry_after=5),
-        queue=GenerationQueue(settings.queue_size),
+        queue=queue,
     )
     app.router.add_get("/v1/health", handle_health)
     app.router.add_post("/v1/generate", handle_generate)

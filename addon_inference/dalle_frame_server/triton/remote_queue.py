@@ -1,0 +1,205 @@
+"""The front's generation queue: the same bounded FIFO, served by Triton nodes.
+
+It keeps `GenerationQueue`'s contract (submit, 429 when `max_waiting` wait, progress on the
+event loop, abandon, close) but runs no model: each job goes, in arrival order, to the least
+loaded node that is up (`NodePool.acquire`), as one gRPC stream of the node's decoupled model.
+A node that fails before it streamed anything for the job is marked down and the job tries the
+next node; one that fails after the first progress event fails the job with a clear error
+(the picture cannot be resumed elsewhere). No event for `stall_seconds` counts as a failure,
+so a job never hangs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import numpy as np
+import tritonclient.grpc.aio as triton_grpc
+
+from ..api.generation_queue import (
+    GenerationJob,
+    GenerationQueue,
+    GenerationResult,
+    _gone,
+    _settle,
+)
+from ..errors import ApiError, ModelFailedError, ModelLoadingError
+from ..generation.text_to_image import TextToImage
+from .nodes import NodePool, TritonNode, _reason
+from .protocol import EVENT_OUTPUT, GENERATOR_MODEL, PNG_OUTPUT, REQUEST_INPUT, encode_request
+
+_LOGGER = logging.getLogger(__name__)
+
+NO_NODE_RETRY_SECONDS = 10
+"""Retry-After when no Triton node is up."""
+
+
+class NodeFailure(Exception):
+    """The node stopped answering a job (down, stream broken, or silent too long)."""
+
+    def __init__(self, reason: str, *, last_step: int | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.last_step = last_step
+        """The last progress step the client got; None when nothing was streamed yet."""
+
+
+class RemoteGenerationQueue(GenerationQueue):
+    """A bounded FIFO of generation jobs served by Triton nodes."""
+
+    def __init__(self, max_waiting: int, pool: NodePool, *, stall_seconds: float) -> None:
+        super().__init__(max_waiting)
+        self._pool = pool
+        self._stall_seconds = stall_seconds
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def serve(self, get_generator: Callable[[], TextToImage]) -> None:
+        """Hand jobs to nodes in arrival order, forever (cancel the task to stop)."""
+        try:
+            while True:
+                job, self._next = self._next or await self._waiting.get(), None
+                if _gone(job):
+                    continue
+                self._next = job  # still waiting (and settled by close) until a node is free
+                node = await self._pool.acquire()
+                self._next = None
+                if node is None:
+                    self.failed += 1
+                    _settle(job, error=_no_node(self._pool))
+                    continue
+                self.running.append(job)
+                task = asyncio.create_task(self._run_job(job, node), name="triton generation")
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+
+    async def _run_job(self, job: GenerationJob, node: TritonNode) -> None:
+        """Run one job on `node`, on another node when this one fails before streaming."""
+        tried: list[TritonNode] = []
+        try:
+            while True:
+                try:
+                    outcome = await self._stream(job, node)
+                except asyncio.CancelledError:
+                    self._pool.release(node)
+                    _settle(job, error=ModelFailedError("the server is shutting down", status=503))
+                    raise
+                except NodeFailure as failure:
+                    node.failed += 1
+                    node.mark_down(failure.reason)
+                    self._pool.release(node)
+                    tried.append(node)
+                    if failure.last_step is not None or job.abandoned:
+                        self.failed += 1
+                        _settle(job, error=_failed_midway(node, failure))
+                        return
+                    _LOGGER.warning(
+                        "Triton node %s failed before the job started (%s); trying another",
+                        node.target,
+                        failure.reason,
+                    )
+                    next_node = await self._pool.acquire(exclude=tried)
+                    if next_node is None:
+                        self.failed += 1
+                        _settle(job, error=_no_node(self._pool))
+                        return
+                    node = next_node
+                    continue
+                node.completed += 1
+                self._pool.release(node)
+                if isinstance(outcome, BaseException):
+                    self.failed += 1
+                    _settle(job, error=outcome)
+                else:
+                    self.completed += 1
+                    _settle(job, result=outcome)
+                return
+        finally:
+            self.running.remove(job)
+
+    async def _stream(
+        self, job: GenerationJob, node: TritonNode
+    ) -> GenerationResult | BaseException:
+        """Send the job to the node and relay its events; NodeFailure when the node fails."""
+        request = triton_grpc.InferInput(REQUEST_INPUT, [1, 1], "BYTES")
+        request.set_data_from_numpy(np.array([[encode_request(job.request)]], dtype=object))
+
+        async def requests() -> AsyncIterator[dict[str, Any]]:
+            yield {"model_name": GENERATOR_MODEL, "inputs": [request]}
+
+        last_step: int | None = None
+        try:
+            stream = node.client.stream_infer(requests())
+        except Exception as error:
+            raise NodeFailure(_reason(error), last_step=None) from error
+        try:
+            while True:
+                try:
+                    answer, triton_error = await asyncio.wait_for(
+                        anext(stream), self._stall_seconds
+                    )
+                except StopAsyncIteration:
+                    raise NodeFailure(
+                        "the node closed the stream before the picture", last_step=last_step
+                    ) from None
+                except TimeoutError:
+                    raise NodeFailure(
+                        f"no answer for {self._stall_seconds:.0f} s", last_step=last_step
+                    ) from None
+                except Exception as failure:  # grpc raises AioRpcError when the node dies
+                    raise NodeFailure(_reason(failure), last_step=last_step) from failure
+                if triton_error is not None:
+                    raise NodeFailure(f"Triton: {triton_error}", last_step=last_step)
+                event = json.loads(bytes(answer.as_numpy(EVENT_OUTPUT).reshape(-1)[0]))
+                if job.abandoned:
+                    return asyncio.CancelledError()
+                kind = event.get("type")
+                if kind == "progress":
+                    last_step = int(event["step"])
+                    if job.on_progress is not None:
+                        job.on_progress(last_step, int(event["total"]))
+                elif kind == "result":
+                    return GenerationResult(
+                        png=bytes(answer.as_numpy(PNG_OUTPUT).reshape(-1)[0]),
+                        seed=job.request.seed,
+                        seconds=float(event["seconds"]),
+                        width=int(event["width"]),
+                        height=int(event["height"]),
+                        upscale_seconds=event.get("upscale_seconds"),
+                    )
+                elif kind == "error":
+                    return ApiError(
+                        str(event["message"]), code=str(event["code"]), status=int(event["status"])
+                    )
+        finally:
+            stream.cancel()
+
+    def close(self) -> None:
+        """Fail the waiting jobs and stop the running streams."""
+        super().close()
+        for task in list(self._tasks):
+            task.cancel()
+
+
+def _no_node(pool: NodePool) -> ModelLoadingError:
+    """Return the 503 a job gets when no Triton node can take it."""
+    return ModelLoadingError(
+        f"no Triton node can take the generation now ({pool.summary()}); try again in "
+        f"{NO_NODE_RETRY_SECONDS} s",
+        retry_after=NO_NODE_RETRY_SECONDS,
+    )
+
+
+def _failed_midway(node: TritonNode, failure: NodeFailure) -> ModelFailedError:
+    """Return the 500 a job gets when its node failed after the generation had started."""
+    where = "" if failure.last_step is None else f" after step {failure.last_step}"
+    return ModelFailedError(
+        f"the Triton node grpc://{node.target} failed during the generation{where} "
+        f"({failure.reason}); the picture is lost: try again"
+    )
