@@ -322,7 +322,7 @@ class DalleFrameOptionsFlow(OptionsFlow):
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show and check the options."""
         errors: dict[str, str] = {}
-        placeholders = {"reason": "", "photo_reason": ""}
+        placeholders = {"reason": ""}
         health = entry_health(self.config_entry)
         if user_input is not None:
             user_input[CONF_HISTORY_SIZE] = int(user_input[CONF_HISTORY_SIZE])

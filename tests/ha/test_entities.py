@@ -50,6 +50,7 @@ async def test_entities_and_device(
         "number.frame_auto_interval",
         "select.frame_auto_source",
         "sensor.frame_generation_time",
+        "sensor.frame_next_auto_run",
         "sensor.frame_status",
         "stt.frame_speech_to_text",
         "switch.frame_auto_mode",

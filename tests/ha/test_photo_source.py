@@ -344,6 +344,7 @@ async def test_options_flow(
     }
     result = await submit(**good)
     assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
     assert loaded_entry.options[CONF_PHOTO_FOLDER] == ALBUM
     assert loaded_entry.options[CONF_PHOTO_EVERY] == 3
     assert loaded_entry.options[CONF_ACTIVE_WEEKDAYS] == ["mon", "sat"]
