@@ -37,7 +37,7 @@ ENTITY_KEYS = {
     "image": {"art", "frame"},
     "number": {"auto_interval"},
     "select": {"auto_source"},
-    "sensor": {"status", "generation_time"},
+    "sensor": {"status", "generation_time", "next_auto_run"},
     "stt": {"speech_to_text"},
     "switch": {"auto_mode"},
     "text": {"prompt"},
