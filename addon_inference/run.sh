@@ -26,6 +26,7 @@ if [[ -f "${options}" ]]; then
   log "reading the add-on options"
   export DALLE_FRAME_MODEL; DALLE_FRAME_MODEL="$(option model)"
   export DALLE_FRAME_ASR_MODEL; DALLE_FRAME_ASR_MODEL="$(option asr_model)"
+  export DALLE_FRAME_UPSCALER; DALLE_FRAME_UPSCALER="$(option upscaler)"
   export DALLE_FRAME_BACKEND; DALLE_FRAME_BACKEND="$(option backend)"
   export DALLE_FRAME_QUEUE_SIZE; DALLE_FRAME_QUEUE_SIZE="$(option queue_size)"
   export DALLE_FRAME_LOG_LEVEL; DALLE_FRAME_LOG_LEVEL="$(option log_level)"

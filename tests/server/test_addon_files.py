@@ -20,6 +20,7 @@ from aiohttp import web
 import dalle_frame_server
 from dalle_frame_server.generation.min_dalle.backends import BACKEND_NAMES
 from dalle_frame_server.settings import GENERATOR_MODELS
+from dalle_frame_server.upscaling.loading import UPSCALER_CHOICES
 
 ROOT = Path(__file__).resolve().parents[2]
 ADDON = ROOT / "addon_inference"
@@ -79,6 +80,7 @@ def test_options_match_the_schema(config: dict) -> None:
             assert rule.endswith("?"), f"{key} has no default but is not optional"
     assert schema["model"] == f"list({'|'.join(GENERATOR_MODELS)})"
     assert schema["backend"] == f"list({'|'.join(BACKEND_NAMES)})"
+    assert schema["upscaler"] == f"list({'|'.join(UPSCALER_CHOICES)})"
     for device in ("auto", "cpu", "cuda", "cuda:1"):
         assert _valid(device, schema["device"])
     assert not _valid("gpu", schema["device"])
