@@ -74,6 +74,8 @@ def write_album(media: Path, files: dict[str, bytes]) -> None:
     (album / "sub").mkdir(parents=True)
     (album / "sub" / "hidden.jpg").write_bytes(jpeg((64, 64), (0, 0, 255)))
     (album / "empty").mkdir()
+    with (album / "huge.jpg").open("wb") as huge:  # sparse: no disk used
+        huge.truncate(MAX_IMAGE_BYTES + 1)
     for name, data in files.items():
         (album / name).write_bytes(data)
 
@@ -144,6 +146,7 @@ async def test_folder_in_order(
     await controller.async_show_photo()
     assert controller.art.source == f"{ALBUM}/a_sunset.jpg"  # c_broken skipped: a new round
     assert "Skipping the photo media-source://media_source/local/album/c_broken.jpg" in caplog.text
+    assert f"Skipping the photo {ALBUM}/huge.jpg: the file has 41.9 MB" in caplog.text
     assert controller.history.count == 3
 
 

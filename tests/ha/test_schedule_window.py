@@ -324,6 +324,12 @@ async def test_away_pauses(
     assert hass.states.get(NEXT_RUN_SENSOR).state == (start + 120 * MINUTE).isoformat()
     await advance(hass, freezer, 60 * MINUTE)
     assert len(server.requests) == 1
+    # A schedule helper that does not exist allows no run; the entities followed change.
+    await set_options(hass, loaded_entry, **{CONF_SCHEDULE_ENTITY: "schedule.missing"})
+    assert loaded_entry.runtime_data.controller.auto.next_run is None
+    assert hass.states.get(NEXT_RUN_SENSOR).state == STATE_UNKNOWN
+    await set_options(hass, loaded_entry, **{CONF_SCHEDULE_ENTITY: ""})
+    assert hass.states.get(NEXT_RUN_SENSOR).state == (start + 180 * MINUTE).isoformat()
     # Unloading stops following the entity.
     await hass.config_entries.async_unload(loaded_entry.entry_id)
     hass.states.async_set("binary_sensor.someone_home", "off")
