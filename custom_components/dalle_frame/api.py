@@ -67,6 +67,8 @@ class ServerHealth:
     capabilities: ModelCapabilities | None = None
     """The loaded model's capabilities; None from an older server or while loading."""
     upscaler: UpscalerInfo | None = None
+    asr_languages: tuple[str, ...] | None = ("en",)
+    """Codes the speech model understands; ("en",) from an older server; None while loading."""
 
     @property
     def ready(self) -> bool:
@@ -183,11 +185,15 @@ class DalleFrameClient:
         except (aiohttp.ClientError, ConnectionError) as err:
             raise self._cannot_connect(err) from err
 
-    async def async_transcribe(self, wav: bytes) -> str:
-        """Return the text the server's ASR hears in `wav` (16-bit PCM WAV, at most 30 s)."""
+    async def async_transcribe(self, wav: bytes, language: str | None = None) -> str:
+        """Return the text the server's ASR hears in `wav` (16-bit PCM WAV, at most 30 s).
+
+        `language` (ISO 639-1) is sent as `?language=`; the server refuses one it lacks.
+        """
         try:
             async with self._session.post(
                 f"{self.url}/v1/transcribe",
+                params={"language": language} if language else None,
                 data=wav,
                 headers={**self._auth_headers, "Content-Type": "audio/wav"},
                 timeout=TRANSCRIBE_TIMEOUT,
@@ -307,11 +313,22 @@ def _parse_health(body: Any) -> ServerHealth:
             generator_ready=bool(generator.get("ready", False)),
             asr_model=str(asr.get("model", "")),
             asr_ready=bool(asr.get("ready", False)),
+            asr_languages=parse_asr_languages(asr),
             capabilities=parse_capabilities(generator.get("capabilities")),
             upscaler=parse_upscaler(generator.get("upscaler")),
         )
     except (KeyError, TypeError, AttributeError) as err:
         raise InvalidResponseError(reason="/v1/health lacks status or generator") from err
+
+
+def parse_asr_languages(asr: dict[str, Any]) -> tuple[str, ...] | None:
+    """Health's asr.languages: absent (a server from before issue 20) means English."""
+    if "languages" not in asr:
+        return ("en",)
+    languages = asr["languages"]
+    if not isinstance(languages, list):
+        return None
+    return tuple(str(code) for code in languages)
 
 
 async def _error_from_response(response: aiohttp.ClientResponse) -> DalleFrameError:

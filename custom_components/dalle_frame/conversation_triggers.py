@@ -6,7 +6,8 @@ an internal API whose form changed within the supported range, so `ha_compat` br
 where it fails, a log line points to the blueprint instead. The assist pipeline checks
 sentence triggers before any agent, so the sentences also work with an LLM agent. The
 triggers exist while at least one frame is loaded; each sentence runs the matching intent
-from intent.py for the device that spoke.
+from intent.py for the device that spoke. Every language's sentences are registered (the agent
+matches triggers whatever the pipeline's language); the speaker's language picks the reply.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .const import DOMAIN, LOGGER
 from .data import DalleFrameConfigEntry
 from .ha_compat import register_sentence_trigger
 from .intent import INTENT_NEW_PROMPT, INTENT_PAINT, INTENT_REGENERATE, SLOT_PROMPT
+from .voice_responses import Reply, reply
 from .voice_sentences import ALL_SENTENCES, VoiceAction, parse_voice_command
 
 if TYPE_CHECKING:
@@ -33,7 +35,7 @@ CONVERSATION: Final = "conversation"
 BLUEPRINT_HINT: Final = (
     "use the blueprint blueprints/automation/dalle_frame/paint_from_voice.yaml instead"
 )
-ASK_FOR_A_PROMPT: Final = "What should I paint? Say, for example: paint a lighthouse in a storm."
+ASK_FOR_A_PROMPT: Final = reply("en", Reply.ASK_FOR_A_PROMPT)
 _INTENTS: Final = {
     VoiceAction.PAINT: INTENT_PAINT,
     VoiceAction.NEW_PROMPT: INTENT_NEW_PROMPT,
@@ -123,9 +125,9 @@ def _async_register(hass: HomeAssistant, triggers: SentenceTriggers) -> None:
 
 async def _async_run_sentence(hass: HomeAssistant, user_input: ConversationInput) -> str:
     """Run the intent `user_input` asks for, for the device that spoke; return the speech."""
-    command = parse_voice_command(user_input.text)
+    command = parse_voice_command(user_input.text, user_input.language)
     if command is None:  # a template matched, but only with filler words ("paint please")
-        return ASK_FOR_A_PROMPT
+        return reply(user_input.language, Reply.ASK_FOR_A_PROMPT)
     intent_type = _INTENTS[command.action]
     slots = {SLOT_PROMPT: {"value": command.prompt}} if command.prompt else {}
     try:
@@ -141,5 +143,5 @@ async def _async_run_sentence(hass: HomeAssistant, user_input: ConversationInput
         )
     except intent.IntentError as err:
         LOGGER.warning("Cannot handle %r: %s", user_input.text, err)
-        return "Sorry, I could not do that; the log has details."
+        return reply(user_input.language, Reply.SORRY)
     return str(response.speech.get("plain", {}).get("speech", ""))

@@ -2,7 +2,8 @@
 
 HA's intent component loads this platform when the integration is set up. Each handler has a
 description and a slot schema, so LLM conversation agents get it as a tool; the built-in
-agent reaches it through the sentence triggers in conversation_triggers.py.
+agent reaches it through the sentence triggers in conversation_triggers.py. Replies are in
+the speaker's language where voice_responses has it (English otherwise).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .errors import CannotConnectError, GenerationTimeoutError, ShowingHistoryEr
 from .ha_compat import vol
 from .validation import validate_prompt
 from .voice_painting import GenerationJob, async_start_painting
+from .voice_responses import Reply, reply
 from .voice_target import VoiceTargetError, frame_for_voice
 
 INTENT_PAINT: Final = "DalleFramePaint"
@@ -41,29 +43,30 @@ class FrameIntentHandler(intent.IntentHandler, ABC):
         """Choose the frame, start the generation, reply at once."""
         slots = self.async_validate_slots(intent_obj.slots)
         response = intent_obj.create_response()
+        language = intent_obj.language
         try:
             entry = frame_for_voice(intent_obj.hass, intent_obj.device_id)
-            job, what = self.generation(entry, slots)
+            job, what = self.generation(entry, slots, language)
         except VoiceTargetError as err:
             return _error(response, str(err))
         except HomeAssistantError as err:  # a prompt the frame cannot take
-            return _error(response, _sentence(f"I cannot paint that: {err}"))
+            return _error(response, _sentence(reply(language, Reply.CANNOT_PAINT, error=str(err))))
         start = await async_start_painting(intent_obj.hass, entry, job, what)
+        title = entry.title
         if start.error is not None:
-            return _error(response, _spoken_failure(start.error, what, entry.title))
+            return _error(response, _spoken_failure(start.error, what, title, language))
         if start.result is not None:
-            response.async_set_speech(f"{entry.title} now shows {start.result.prompt}.")
+            speech = reply(language, Reply.NOW_SHOWS, title=title, prompt=start.result.prompt)
         elif start.queued:
-            response.async_set_speech(
-                f"{entry.title} is still painting; {what} comes next. It takes a moment."
-            )
+            speech = reply(language, Reply.QUEUED, title=title, what=what)
         else:
-            response.async_set_speech(f"Painting {what} on {entry.title}. It takes a moment.")
+            speech = reply(language, Reply.PAINTING, title=title, what=what)
+        response.async_set_speech(speech)
         return response
 
     @abstractmethod
     def generation(
-        self, entry: DalleFrameConfigEntry, slots: dict[str, Any]
+        self, entry: DalleFrameConfigEntry, slots: dict[str, Any], language: str
     ) -> tuple[GenerationJob, str]:
         """Return the generation to start and how to name it in speech."""
 
@@ -88,7 +91,7 @@ class PaintIntentHandler(FrameIntentHandler):
         }
 
     def generation(
-        self, entry: DalleFrameConfigEntry, slots: dict[str, Any]
+        self, entry: DalleFrameConfigEntry, slots: dict[str, Any], language: str
     ) -> tuple[GenerationJob, str]:
         """Generate the prompt (checked here, so a bad one is reported at once)."""
         prompt = validate_prompt(slots[SLOT_PROMPT]["value"])
@@ -105,10 +108,11 @@ class NewPromptIntentHandler(FrameIntentHandler):
     )
 
     def generation(
-        self, entry: DalleFrameConfigEntry, slots: dict[str, Any]
+        self, entry: DalleFrameConfigEntry, slots: dict[str, Any], language: str
     ) -> tuple[GenerationJob, str]:
         """Generate from a new prompt from the list."""
-        return entry.runtime_data.controller.async_new_prompt, "something new"
+        what = reply(language, Reply.SOMETHING_NEW)
+        return entry.runtime_data.controller.async_new_prompt, what
 
 
 class RegenerateIntentHandler(FrameIntentHandler):
@@ -118,11 +122,15 @@ class RegenerateIntentHandler(FrameIntentHandler):
     description = "Paints the picture frame's current subject again, as a different picture"
 
     def generation(
-        self, entry: DalleFrameConfigEntry, slots: dict[str, Any]
+        self, entry: DalleFrameConfigEntry, slots: dict[str, Any], language: str
     ) -> tuple[GenerationJob, str]:
         """Generate the current prompt again."""
         controller = entry.runtime_data.controller
-        what = f"{controller.prompt} again" if controller.prompt else "something new"
+        what = (
+            reply(language, Reply.AGAIN, prompt=controller.prompt)
+            if controller.prompt
+            else reply(language, Reply.SOMETHING_NEW)
+        )
         return controller.async_regenerate, what
 
 
@@ -138,12 +146,12 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
-def _spoken_failure(err: HomeAssistantError, what: str, title: str) -> str:
+def _spoken_failure(err: HomeAssistantError, what: str, title: str, language: str) -> str:
     """Say why painting failed, short enough to listen to (the log has the details)."""
     if isinstance(err, ShowingHistoryError):
-        return f"No new picture could be made, so {title} shows a picture from its history."
+        return reply(language, Reply.SHOWS_HISTORY, title=title)
     if isinstance(err, (CannotConnectError, GenerationTimeoutError)):
-        reason = "Its GPU server cannot be reached; check that it is running."
+        reason = reply(language, Reply.UNREACHABLE)
     else:
         reason = _sentence(str(err))
-    return f"I could not paint {what} on {title}. {reason}"
+    return reply(language, Reply.COULD_NOT_PAINT, what=what, title=title, reason=reason)

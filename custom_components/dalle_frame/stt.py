@@ -2,8 +2,10 @@
 
 Assist pipelines stream raw 16-bit PCM; HA's REST endpoint `POST /api/stt/<entity_id>` passes
 the request body through, which may be raw PCM or a whole WAV file. Either way the entity sends
-one WAV file to the server. Every failure becomes an error result and a log line, never an
-exception in the pipeline.
+one WAV file to the server, with the pipeline's language (`?language=de`). The languages the
+entity offers are the server's speech model's (health's `asr.languages`: ["en"] for wav2vec2,
+about a hundred for Whisper; a server from before that field is English). Every failure
+becomes an error result and a log line, never an exception in the pipeline.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from .speech_audio import (
 
 PARALLEL_UPDATES = 0
 
-# The server's wav2vec2 model is English; it resamples 8-48 kHz and mixes stereo to mono.
+# The server's default wav2vec2 model is English; it resamples 8-48 kHz and mixes stereo to
+# mono. English keeps its regional tags (pipelines made before other languages use them).
 SUPPORTED_LANGUAGES: Final = ["en", "en-US", "en-GB"]
+ENGLISH_ONLY: Final = ("en",)
 SUPPORTED_SAMPLE_RATES: Final = [
     stt.AudioSampleRates.SAMPLERATE_8000,
     stt.AudioSampleRates.SAMPLERATE_16000,
@@ -58,6 +62,8 @@ class DalleFrameSpeechToText(DalleFrameServerEntity, stt.SpeechToTextEntity):
         super().__init__(entry, "speech_to_text")
         self._client = entry.runtime_data.client
         self._coordinator = entry.runtime_data.coordinator
+        self._languages: tuple[str, ...] = ENGLISH_ONLY
+        """The server model's languages, kept while the model reloads (health says null)."""
 
     @property
     def available(self) -> bool:
@@ -66,9 +72,19 @@ class DalleFrameSpeechToText(DalleFrameServerEntity, stt.SpeechToTextEntity):
         return super().available and health is not None and health.asr_ready
 
     @property
+    def server_languages(self) -> tuple[str, ...]:
+        """The codes the server's speech model understands (the last ones health named)."""
+        health = self._coordinator.data
+        if health is not None and health.asr_languages:
+            self._languages = health.asr_languages
+        return self._languages
+
+    @property
     def supported_languages(self) -> list[str]:
-        """English: the server's ASR model."""
-        return SUPPORTED_LANGUAGES
+        """The server model's languages (English with its regional tags)."""
+        codes = self.server_languages
+        extra = SUPPORTED_LANGUAGES if "en" in codes else []
+        return list(dict.fromkeys([*extra, *codes]))
 
     @property
     def supported_formats(self) -> list[stt.AudioFormats]:
@@ -99,6 +115,16 @@ class DalleFrameSpeechToText(DalleFrameServerEntity, stt.SpeechToTextEntity):
         self, metadata: stt.SpeechMetadata, stream: AsyncIterable[bytes]
     ) -> stt.SpeechResult:
         """Collect the audio, send it to the server as one WAV file, return its text."""
+        language = metadata.language.replace("_", "-").split("-")[0].lower()
+        if language not in self.server_languages:
+            LOGGER.warning(
+                "%s cannot transcribe %s: the server's speech model understands %s only; choose "
+                "a multilingual asr_model (whisper-base) in the GPU server's options",
+                self.entity_id,
+                metadata.language,
+                ", ".join(self.server_languages),
+            )
+            return _ERROR
         limit = max_upload_bytes(metadata.sample_rate, metadata.channel)
         try:
             data = await _read_stream(stream, limit)
@@ -126,7 +152,7 @@ class DalleFrameSpeechToText(DalleFrameServerEntity, stt.SpeechToTextEntity):
             )
             audio = audio.head(MAX_SPEECH_SECONDS)
         try:
-            text = await self._client.async_transcribe(to_wav(audio))
+            text = await self._client.async_transcribe(to_wav(audio), language)
         except DalleFrameError as err:
             LOGGER.warning("Speech to text with %s failed: %s", self.entity_id, err)
             return _ERROR

@@ -155,12 +155,15 @@ class FakeGpuServer:
         if self.capabilities is not None:
             generator["capabilities"] = self.capabilities
             generator["upscaler"] = self.upscaler
+        asr: dict[str, Any] = {"model": "test", "ready": True}
+        if self.transcribe.languages is not None:
+            asr["languages"] = self.transcribe.languages
         return web.json_response(
             {
                 "status": self.health_status,
                 "version": self.version,
                 "generator": generator,
-                "asr": {"model": "test", "ready": True},
+                "asr": asr,
             }
         )
 

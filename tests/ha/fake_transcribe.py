@@ -51,6 +51,9 @@ class FakeTranscribeRoute:
         self.errors: list[TranscribeError] = []
         self.delay = 0.0  # seconds to think before answering
         self.received: list[ReceivedAudio] = []
+        # health's asr.languages; None: a server from before issue 20 (no such key, English)
+        self.languages: list[str] | None = None
+        self.asked_languages: list[str | None] = []  # each request's ?language=
 
     @staticmethod
     def _error(status: int, code: str, message: str) -> web.Response:
@@ -79,6 +82,10 @@ class FakeTranscribeRoute:
             return self._error(415, "unsupported_audio", "send 16-bit PCM at 8-48 kHz")
         if audio.seconds > 30:
             return self._error(413, "audio_too_long", "at most 30 s of audio")
+        language = request.query.get("language")
+        self.asked_languages.append(language)
+        if language and self.languages is not None and language not in self.languages:
+            return self._error(400, "unsupported_language", f"no {language!r} in this model")
         self.received.append(audio)
         await asyncio.sleep(self.delay)
         if self.errors:

@@ -6,7 +6,9 @@ import pytest
 
 from custom_components.dalle_frame.voice_sentences import (
     ALL_SENTENCES,
+    LANGUAGES,
     SENTENCES,
+    SENTENCES_BY_LANGUAGE,
     VoiceAction,
     VoiceCommand,
     parse_voice_command,
@@ -48,7 +50,81 @@ def test_parse_voice_command(text: str, command: VoiceCommand | None) -> None:
 
 
 def test_every_sentence_is_registered() -> None:
-    """The registered list holds every template once, and each action has sentences."""
+    """The registered list holds every language's templates once; each action has some."""
     assert len(ALL_SENTENCES) == len(set(ALL_SENTENCES))
-    assert all(SENTENCES[action] for action in VoiceAction)
-    assert sum(len(group) for group in SENTENCES.values()) == len(ALL_SENTENCES)
+    assert set(LANGUAGES) == {"en", "de", "fr", "es", "nl"}
+    assert SENTENCES is SENTENCES_BY_LANGUAGE["en"]
+    for sentences in SENTENCES_BY_LANGUAGE.values():
+        assert all(sentences[action] for action in VoiceAction)
+    registered = {
+        sentence
+        for sentences in SENTENCES_BY_LANGUAGE.values()
+        for group in sentences.values()
+        for sentence in group
+    }
+    assert registered == set(ALL_SENTENCES)
+
+
+PAINT = VoiceAction.PAINT
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "command"),
+    [
+        (
+            "de",
+            "Male einen Leuchtturm im Sturm.",
+            VoiceCommand(action=PAINT, prompt="einen Leuchtturm im Sturm"),
+        ),
+        (
+            "de",
+            "Mal mir bitte ein Bild von einer Katze",
+            VoiceCommand(action=PAINT, prompt="einer Katze"),
+        ),
+        ("de", "zeichne eine Burg bitte", VoiceCommand(action=PAINT, prompt="eine Burg")),
+        (
+            "de",
+            "Zeig mir einen Sonnenuntergang auf dem Bilderrahmen",
+            VoiceCommand(action=PAINT, prompt="einen Sonnenuntergang"),
+        ),
+        ("de", "Male etwas Neues", VoiceCommand(action=VoiceAction.NEW_PROMPT)),
+        ("de", "Male das Bild noch einmal", VoiceCommand(action=VoiceAction.REGENERATE)),
+        (
+            "fr",
+            "Peins-moi un phare dans la tempête.",
+            VoiceCommand(action=PAINT, prompt="un phare dans la tempête"),
+        ),
+        ("fr", "Dessine une image de un renard", VoiceCommand(action=PAINT, prompt="un renard")),
+        ("fr", "peins un chat s’il te plaît", VoiceCommand(action=PAINT, prompt="un chat")),
+        ("fr", "Peins quelque chose de nouveau", VoiceCommand(action=VoiceAction.NEW_PROMPT)),
+        ("fr", "Refais l'image", VoiceCommand(action=VoiceAction.REGENERATE)),
+        (
+            "es",
+            "Píntame un faro en una tormenta.",
+            VoiceCommand(action=PAINT, prompt="un faro en una tormenta"),
+        ),
+        ("es", "Pinta un cuadro de un gato", VoiceCommand(action=PAINT, prompt="un gato")),
+        ("es", "pinta un perro por favor", VoiceCommand(action=PAINT, prompt="un perro")),
+        ("es", "Pinta algo nuevo", VoiceCommand(action=VoiceAction.NEW_PROMPT)),
+        ("es", "Píntalo otra vez", VoiceCommand(action=VoiceAction.REGENERATE)),
+        (
+            "nl",
+            "Schilder een vuurtoren in een storm.",
+            VoiceCommand(action=PAINT, prompt="een vuurtoren in een storm"),
+        ),
+        ("nl", "Teken een tekening van een kat", VoiceCommand(action=PAINT, prompt="een kat")),
+        ("nl", "teken een hond alsjeblieft", VoiceCommand(action=PAINT, prompt="een hond")),
+        ("nl", "Schilder iets nieuws", VoiceCommand(action=VoiceAction.NEW_PROMPT)),
+        ("nl", "Schilder het opnieuw", VoiceCommand(action=VoiceAction.REGENERATE)),
+        # another language than the pipeline's still works; filler words alone do not
+        ("en", "male eine Katze", VoiceCommand(action=PAINT, prompt="eine Katze")),
+        ("de-CH", "paint a cat", VoiceCommand(action=PAINT, prompt="a cat")),
+        ("de", "male bitte", None),
+        ("fr", "allume la lumière", None),
+    ],
+)
+def test_parse_voice_command_in_other_languages(
+    language: str, text: str, command: VoiceCommand | None
+) -> None:
+    """Each language's sentences give the same commands as English."""
+    assert parse_voice_command(text, language) == command
