@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.image import DATA_COMPONENT as IMAGE_COMPONENT
+from homeassistant.components.image import ImageEntity
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -354,3 +356,46 @@ async def test_options_flow(
     auto = loaded_entry.runtime_data.controller.auto
     assert auto.photo_every == 3
     assert auto.schedule.away_entity == "person.anna"
+
+
+async def test_media_without_files(
+    hass: HomeAssistant,
+    server: FakeGpuServer,
+    frame: Callable[..., Any],
+    loaded_entry: MockConfigEntry,
+) -> None:
+    """A media source whose pictures are no files here (the frame's own history) is refused."""
+    await hass.services.async_call(DOMAIN, "generate", {"prompt": "a red car"}, blocking=True)
+    await frame(**{CONF_PHOTO_FOLDER: f"media-source://{DOMAIN}/{loaded_entry.entry_id}"})
+    with pytest.raises(NoPictureError, match="not a file on this Home Assistant"):
+        await loaded_entry.runtime_data.controller.async_show_photo()
+
+
+class BrokenCamera(ImageEntity):
+    """An image entity whose picture is not an image."""
+
+    _attr_content_type = "image/jpeg"
+    _attr_name = "Broken camera"
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        super().__init__(hass)
+        self.entity_id = "image.broken_camera"
+
+    async def async_image(self) -> bytes | None:
+        """Return bytes that are no picture."""
+        return b"no JPEG here"
+
+
+async def test_image_entity_with_a_broken_picture(
+    hass: HomeAssistant,
+    frame: Callable[..., Any],
+    loaded_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An image entity that hands out no picture: a warning and a clear error."""
+    await hass.data[IMAGE_COMPONENT].async_add_entities([BrokenCamera(hass)])
+    await frame(**{CONF_PHOTO_FOLDER: "", CONF_PHOTO_ENTITY: "image.broken_camera"})
+    with pytest.raises(NoPictureError, match="not an image Pillow can read"):
+        await loaded_entry.runtime_data.controller.async_show_photo()
+    assert "Skipping the image of image.broken_camera" in caplog.text
+    assert hass.states.get("sensor.frame_status").state == FrameStatus.ERROR
