@@ -52,15 +52,17 @@ def panel_size(options: Mapping[str, Any]) -> tuple[int, int]:
     return panel.width, panel.height
 
 
-def _adjustable(allowed: SettingRange | None) -> SettingRange | None:
+def adjustable_range(allowed: SettingRange | None) -> SettingRange | None:
     """Return the range when the user can choose a value in it (not a single value)."""
     return allowed if allowed is not None and allowed.max > allowed.min else None
 
 
-def _chosen(options: Mapping[str, Any], key: str, allowed: SettingRange | None) -> float | None:
+def chosen_value(
+    options: Mapping[str, Any], key: str, allowed: SettingRange | None
+) -> float | None:
     """Return the frame's value for a setting, inside the model's range; None: not sent."""
     value = options.get(key)
-    allowed = _adjustable(allowed)
+    allowed = adjustable_range(allowed)
     if allowed is None or isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return allowed.clamp(float(value))
@@ -73,8 +75,8 @@ def generation_settings(
     if capabilities is None:
         return GenerationSettings()
     width, height = panel_size(options)
-    steps = _chosen(options, CONF_STEPS, capabilities.steps)
-    guidance = _chosen(options, CONF_GUIDANCE_SCALE, capabilities.guidance)
+    steps = chosen_value(options, CONF_STEPS, capabilities.steps)
+    guidance = chosen_value(options, CONF_GUIDANCE_SCALE, capabilities.guidance)
     return GenerationSettings(
         width=width,
         height=height,
@@ -88,13 +90,13 @@ def options_fields(capabilities: ModelCapabilities | None) -> dict[Any, Any]:
     fields: dict[Any, Any] = {}
     if capabilities is None:
         return fields
-    if (steps := _adjustable(capabilities.steps)) is not None:
+    if (steps := adjustable_range(capabilities.steps)) is not None:
         fields[vol.Required(CONF_STEPS, default=round(steps.default))] = NumberSelector(
             NumberSelectorConfig(
                 min=round(steps.min), max=round(steps.max), step=1, mode=NumberSelectorMode.BOX
             )
         )
-    if (guidance := _adjustable(capabilities.guidance)) is not None:
+    if (guidance := adjustable_range(capabilities.guidance)) is not None:
         fields[vol.Required(CONF_GUIDANCE_SCALE, default=guidance.default)] = NumberSelector(
             NumberSelectorConfig(
                 min=guidance.min, max=guidance.max, step=GUIDANCE_STEP, mode=NumberSelectorMode.BOX
@@ -113,8 +115,8 @@ def suggested_values(options: Mapping[str, Any], health: ServerHealth | None) ->
         (CONF_STEPS, capabilities.steps),
         (CONF_GUIDANCE_SCALE, capabilities.guidance),
     ):
-        if (adjustable := _adjustable(allowed)) is not None:
-            value = _chosen(options, key, adjustable)
+        if (adjustable := adjustable_range(allowed)) is not None:
+            value = chosen_value(options, key, adjustable)
             suggested[key] = adjustable.default if value is None else value
     if CONF_STEPS in suggested:
         suggested[CONF_STEPS] = round(suggested[CONF_STEPS])
@@ -169,7 +171,7 @@ def reconcile_options(
     ):
         if key not in options:
             continue
-        adjustable = _adjustable(allowed)
+        adjustable = adjustable_range(allowed)
         value = options[key]
         if adjustable is None or isinstance(value, bool) or not isinstance(value, int | float):
             del new_options[key]

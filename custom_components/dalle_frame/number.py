@@ -10,6 +10,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .const import MAX_AUTO_INTERVAL_MINUTES, MIN_AUTO_INTERVAL_MINUTES
 from .data import DalleFrameConfigEntry
 from .entity import DalleFrameEntity
+from .model_numbers import async_setup_model_numbers
 
 PARALLEL_UPDATES = 0
 
@@ -19,8 +20,9 @@ async def async_setup_entry(
     entry: DalleFrameConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the Auto interval number."""
+    """Add the Auto interval number, and Steps and Guidance where the model has them."""
     async_add_entities([DalleFrameAutoIntervalNumber(entry)])
+    async_setup_model_numbers(hass, entry, async_add_entities)
 
 
 class DalleFrameAutoIntervalNumber(DalleFrameEntity, NumberEntity):

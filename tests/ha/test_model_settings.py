@@ -16,6 +16,7 @@ import pytest
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.util import dt as dt_util
 from PIL import Image
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -38,6 +39,7 @@ from custom_components.dalle_frame.model_settings import (
     generation_settings,
     reconcile_options,
 )
+from custom_components.dalle_frame.models import Art
 from custom_components.dalle_frame.render import RenderOptions, render_frame
 
 from .fake_server import DIFFUSION_CAPABILITIES, MIN_DALLE_CAPABILITIES, FakeGpuServer
@@ -286,3 +288,9 @@ async def test_diagnostics_show_the_capabilities(
     assert health["upscaler"] == {"model": "test-upscaler", "scale": 4, "ready": False}
     assert diagnostics["server"]["generation_request"] == {"width": 600, "height": 448}
     assert diagnostics["frame"]["art"]["size"] == [600, 448]
+
+
+def test_art_without_a_png_header_has_no_size() -> None:
+    """A picture whose bytes do not start like a PNG states no size (attributes stay None)."""
+    art = Art(png=b"GIF89a", prompt="p", seed=1, seconds=1.0, created=dt_util.utcnow())
+    assert art.size is None
