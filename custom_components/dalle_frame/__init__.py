@@ -18,6 +18,8 @@ from .history import FrameHistory, history_folder
 from .history_view import DalleFrameHistoryView
 from .model_settings import async_track_model_settings
 from .prompt_loader import async_load_prompt_list
+from .satellite_monitor import SatelliteMonitor
+from .satellite_report import async_register_satellite_command
 from .services import async_setup_services
 from .state_store import FrameStateStore
 
@@ -28,6 +30,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the services and the history image view (once, for every frame)."""
     async_setup_services(hass)
     hass.http.register_view(DalleFrameHistoryView())
+    async_register_satellite_command(hass)
     return True
 
 
@@ -51,8 +54,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: DalleFrameConfigEntry) -
         prompts=await async_load_prompt_list(hass, entry),
     )
     await controller.async_start()
+    satellite = SatelliteMonitor(hass, entry.entry_id)
+    await satellite.async_load()
     entry.runtime_data = DalleFrameData(
-        client=client, coordinator=coordinator, controller=controller
+        client=client, coordinator=coordinator, controller=controller, satellite=satellite
     )
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -82,11 +87,13 @@ async def async_unload_entry(hass: HomeAssistant, entry: DalleFrameConfigEntry) 
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         await entry.runtime_data.controller.async_stop()
+        await entry.runtime_data.satellite.async_stop()
     return unloaded
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: DalleFrameConfigEntry) -> None:
     """Delete a removed frame's pictures and saved state."""
     await FrameStateStore(hass, entry.entry_id).async_remove()
+    await SatelliteMonitor(hass, entry.entry_id).async_remove()
     history = FrameHistory(history_folder(hass.config.config_dir, entry.entry_id))
     await hass.async_add_executor_job(history.remove_all)

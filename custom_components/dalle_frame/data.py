@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from .api import DalleFrameClient
     from .controller import FrameController
     from .coordinator import DalleFrameHealthCoordinator
+    from .satellite_monitor import SatelliteMonitor
 
 
 @dataclass(kw_only=True)
@@ -20,6 +21,7 @@ class DalleFrameData:
     client: DalleFrameClient
     coordinator: DalleFrameHealthCoordinator
     controller: FrameController
+    satellite: SatelliteMonitor
 
 
 DalleFrameConfigEntry: TypeAlias = ConfigEntry[DalleFrameData]
