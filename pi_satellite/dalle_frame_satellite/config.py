@@ -34,6 +34,7 @@ DEFAULT_ACTIONS: Final = {
 }
 _ENTITY_ID: Final = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
 _BUTTON_NAME: Final = re.compile(r"^[A-Za-z0-9_]{1,16}$")
+_SATELLITE_ID: Final = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _MAX_CONFIG_BYTES: Final = 256 * 1024
 _MISSING: Final[Any] = object()
 """The default of a required setting (typed Any: it stands in for a default of any type)."""
@@ -264,9 +265,32 @@ def _home_assistant(section: _Section) -> HomeAssistantSettings:
         service_timeout_seconds=section.number(
             "service_timeout_seconds", defaults.service_timeout_seconds, 1, 7200
         ),
+        report_interval_seconds=_report_interval(section, defaults.report_interval_seconds),
+        satellite_id=_satellite_id(section),
     )
     section.done(tuple(HomeAssistantSettings.__dataclass_fields__))
     return settings
+
+
+def _report_interval(section: _Section, default: float) -> float:
+    """Take home_assistant.report_interval_seconds: 0 (off) or 10..3600."""
+    seconds = section.number("report_interval_seconds", default, 0, 3600)
+    if 0 < seconds < 10:
+        raise ConfigError(
+            f"home_assistant.report_interval_seconds: {seconds:g} is too often; "
+            "give 10 to 3600 seconds, or 0 to stop reporting"
+        )
+    return seconds
+
+
+def _satellite_id(section: _Section) -> str | None:
+    """Take home_assistant.satellite_id: 1-64 letters, digits, '.', '_' or '-'."""
+    value = section.text("satellite_id", None)
+    if value is not None and not _SATELLITE_ID.match(value):
+        raise ConfigError(
+            f"home_assistant.satellite_id: {value!r} is not 1-64 letters, digits, '.', '_' or '-'"
+        )
+    return value
 
 
 def _display(section: _Section) -> DisplaySettings:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from .display import Display
 from .errors import DisplayError, HomeAssistantError, ImageError
 from .image_prep import prepare_image
 from .led import LedMode, StatusLed
 from .settings import DisplaySettings
-from .state_store import StateStore
+from .state_store import LastRefresh, StateStore
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -44,6 +46,9 @@ class FrameFollower:
         self._last_state: str | None = None
         self._fetched_digest: str | None = None
         self.shown_digest: str | None = store.load_shown_digest()
+        self.last_refresh: LastRefresh | None = store.load_last_refresh()
+        self.on_refreshed: Callable[[], None] | None = None
+        """Called after each refresh of the panel (the health reporter reports then)."""
         self.idle = asyncio.Event()
         self.idle.set()
 
@@ -107,12 +112,16 @@ class FrameFollower:
                 "The picture is not a palette image for the %s; fitted and dithered here",
                 self._display.panel.title,
             )
+        started = time.monotonic()
         try:
             with self._led.hold(LedMode.WAITING):
                 await self._display.show(image)
         except DisplayError as err:
             _LOGGER.error("%s", err)
             return
+        self.last_refresh = LastRefresh(datetime.now(UTC), time.monotonic() - started)
         self.shown_digest = image.digest
         self._fetched_digest = raw_digest
-        self._store.save_shown_digest(image.digest)
+        self._store.save_shown_digest(image.digest, self.last_refresh)
+        if self.on_refreshed is not None:
+            self.on_refreshed()

@@ -27,10 +27,12 @@ from .errors import HomeAssistantCommandError
 from .frame_follower import FrameFollower
 from .ha_link import HaLink
 from .ha_websocket import HaWebSocket
+from .health_reporter import HealthReporter
 from .led import StatusLed
 from .secret import RedactingFilter, Secret, read_token_file
 from .settings import ButtonAction, ButtonSettings, DisplayType, SatelliteSettings
 from .state_store import StateStore
+from .system_health import SystemPaths
 
 _LOGGER = logging.getLogger(__name__)
 _NO_PICTURE_STATES: Final = ("unavailable", "unknown", "")
@@ -46,8 +48,10 @@ class Satellite:
         display: Display | None = None,
         recorder: Recorder | None = None,
         redactor: RedactingFilter | None = None,
+        system_paths: SystemPaths | None = None,
     ) -> None:
         self.settings = settings
+        self._system_paths = system_paths
         self._redactor = redactor
         self.display = display or create_display(settings.display)
         self._recorder = recorder or create_recorder(settings.audio)
@@ -62,6 +66,7 @@ class Satellite:
         self.link: HaLink | None = None
         self.follower: FrameFollower | None = None
         self.actions: FrameActions | None = None
+        self.reporter: HealthReporter | None = None
         self._subscribed_once = False
 
     def read_token(self) -> Secret:
@@ -118,6 +123,9 @@ class Satellite:
                 asyncio.create_task(self.link.run(), name="home assistant link"),
                 asyncio.create_task(self.follower.run(), name="frame follower"),
             ]
+            if ha.report_interval_seconds > 0:
+                self.reporter = self._create_reporter()
+                tasks.append(asyncio.create_task(self.reporter.run(), name="health reporter"))
             self._log_ready(buttons)
             await _wait_for_stop_or_crash(stop, tasks)
         finally:
@@ -130,6 +138,20 @@ class Satellite:
             if self.buttons is not None:
                 self.buttons.close()
             self.led.close()
+
+    def _create_reporter(self) -> HealthReporter:
+        """Return the reporter of the satellite's health, woken by each panel refresh."""
+        assert self.link is not None and self.follower is not None
+        reporter = HealthReporter(
+            self.settings.home_assistant,
+            self.link,
+            self.follower,
+            panel_title=self.display.panel.title,
+            config_entry_id=lambda: self.actions.config_entry_id if self.actions else None,
+            paths=self._system_paths,
+        )
+        self.follower.on_refreshed = reporter.wake
+        return reporter
 
     def _log_ready(self, buttons: tuple[ButtonSettings, ...]) -> None:
         """Log the one line that says what runs where."""
@@ -155,6 +177,8 @@ class Satellite:
             self._on_entities,
             time_limit=ha.request_timeout_seconds,
         )
+        if self.reporter is not None:
+            self.reporter.wake()  # report as soon as the connection is published
 
     async def _find_config_entry(self, connection: HaWebSocket) -> str | None:
         """Look the frame's config entry up in the entity registry (needs an admin token)."""

@@ -95,6 +95,13 @@ class HomeAssistantSettings:
     service_timeout_seconds: float = 600.0
     """Limit for a generation service call (generation on a CPU can take minutes)."""
 
+    report_interval_seconds: float = 60.0
+    """How often the satellite reports its health to its frame in HA (also after each refresh
+    and each reconnection); HA counts it offline after three intervals without one. 0: off."""
+
+    satellite_id: str | None = None
+    """This satellite's name in its reports; None: the host name."""
+
 
 @dataclass(frozen=True)
 class ButtonSettings:

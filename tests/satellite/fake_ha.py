@@ -2,7 +2,8 @@
 
 https://developers.home-assistant.io/docs/api/websocket and .../api/rest: auth_required ->
 auth -> auth_ok/auth_invalid, result messages, subscribe_entities with compressed "a"/"c"/"r"
-events, call_service with return_response, config/entity_registry/get, GET
+events, call_service with return_response, config/entity_registry/get, the integration's
+dalle_frame/satellite/report (or unknown_command, as an older integration answers), GET
 /api/image_proxy/<entity_id> and POST /api/stt/<entity_id>. It can drop its connections, stop
 and start again on the same port, and serve broken pictures, to test how the satellite copes.
 """
@@ -81,6 +82,9 @@ class FakeHomeAssistant:
     image_requests: int = 0
     stt_requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     auth_attempts: int = 0
+    satellite_reports: list[dict[str, Any]] = field(default_factory=list)
+    reports_supported: bool = True
+    report_error: tuple[str, str] | None = None
     port: int = 0
     _runner: web.AppRunner | None = None
     _sockets: set[web.WebSocketResponse] = field(default_factory=set)
@@ -204,6 +208,8 @@ class FakeHomeAssistant:
                 await self._registry_get(socket, ident, command.get("entity_id"))
             elif kind == "call_service":
                 await self._call_service(socket, ident, command)
+            elif kind == "dalle_frame/satellite/report" and self.reports_supported:
+                await self._satellite_report(socket, ident, command)
             else:
                 await _error(socket, ident, "unknown_command", "Unknown command.")
         except ConnectionError:
@@ -229,6 +235,17 @@ class FakeHomeAssistant:
             await socket.send_json(
                 {"id": ident, "type": "result", "success": True, "result": result}
             )
+
+    async def _satellite_report(
+        self, socket: web.WebSocketResponse, ident: int, command: dict[str, Any]
+    ) -> None:
+        """Record the report; answer like the integration (or with report_error)."""
+        if self.report_error is not None:
+            await _error(socket, ident, *self.report_error)
+            return
+        self.satellite_reports.append(command)
+        result = {"config_entry_id": ENTRY_ID, "online": True}
+        await socket.send_json({"id": ident, "type": "result", "success": True, "result": result})
 
     async def _call_service(self, socket: web.WebSocketResponse, ident: int, command: dict) -> None:
         """Record the call; dalle_frame services "generate" and change the Frame image."""
