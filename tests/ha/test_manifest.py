@@ -33,11 +33,16 @@ INTEGRATION = ROOT / "custom_components" / DOMAIN
 RULES_ADDED_AFTER_THE_OLDEST_RELEASE = {"docs-conditions", "docs-triggers"}
 CORE_QUALITY_SCALE = Path(cv.__file__).parents[1] / "components" / "nordpool" / "quality_scale.yaml"
 ENTITY_KEYS = {
+    "ai_task": {"art_generator"},
+    "binary_sensor": {"satellite_connection"},
     "button": {"regenerate", "new_prompt"},
     "image": {"art", "frame"},
     "number": {"auto_interval"},
     "select": {"auto_source"},
-    "sensor": {"status", "generation_time", "next_auto_run"},
+    "sensor": {"status", "generation_time", "next_auto_run"}
+    | {"satellite_version", "satellite_panel", "last_refresh", "refresh_time"}
+    | {"satellite_cpu_temperature", "satellite_uptime", "satellite_wifi_signal"}
+    | {"satellite_disk_free"},
     "stt": {"speech_to_text"},
     "switch": {"auto_mode"},
     "text": {"prompt"},
