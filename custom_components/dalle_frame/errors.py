@@ -78,3 +78,9 @@ class FrameUnloadedError(DalleFrameError):
     """The frame was unloaded (removed, reloaded or HA stopping) before the request finished."""
 
     translation_key_name = "frame_unloaded"
+
+
+class AITaskFailedError(DalleFrameError):
+    """The AI Task entity the frame paints through failed (placeholders: entity_id, reason)."""
+
+    translation_key_name = "ai_task_failed"

@@ -21,6 +21,7 @@ from homeassistant import block_async_io
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
@@ -40,6 +41,8 @@ async def hass(hass: HomeAssistant, tmp_path: Path) -> AsyncGenerator[HomeAssist
     config_dir = tmp_path / "config"
     await hass.async_add_executor_job(config_dir.mkdir)
     hass.config.config_dir = str(config_dir)
+    # Always loaded in a real HA; conversation (and so ai_task, a frame platform) needs it.
+    assert await async_setup_component(hass, "homeassistant", {})
     yield hass
 
 

@@ -43,6 +43,7 @@ async def test_entities_and_device(
     """All entities exist with the contract's ids, on one device named after the frame."""
     entries = er.async_entries_for_config_entry(entity_registry, loaded_entry.entry_id)
     assert sorted(entry.entity_id for entry in entries) == [
+        "ai_task.frame_art_generator",
         "button.frame_new_prompt",
         "button.frame_regenerate",
         "image.frame_art",
