@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE, EntityCategory
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -65,6 +66,9 @@ async def test_numbers_follow_the_model(
     assert registry.async_get(STEPS).entity_category is EntityCategory.CONFIG
     assert CONF_STEPS not in loaded_entry.options  # the model's default: nothing sent
 
+    with pytest.raises(ServiceValidationError):
+        await set_number(hass, STEPS, 9)  # beyond the model's 8: refused, nothing changes
+    assert CONF_STEPS not in loaded_entry.options
     await set_number(hass, STEPS, 6)
     await set_number(hass, GUIDANCE, 2.5)
     assert hass.states.get(STEPS).state == "6"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.util import dt as dt_util
 from PIL import Image
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -168,6 +168,10 @@ async def test_options_show_steps_and_guidance_only_for_a_model_that_has_them(
     fields = schema_fields(result)
     assert (fields[CONF_STEPS], fields[CONF_GUIDANCE_SCALE]) == (4, 3.5)
     form = {key: value for key, value in fields.items() if value is not None}
+    with pytest.raises(InvalidData):  # beyond the model's range: the form refuses it
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], {**form, CONF_STEPS: 9}
+        )
     render_form = {
         key: value
         for key, value in form.items()
