@@ -27,6 +27,11 @@ from .system_health import SystemHealth, SystemPaths, read_system_health
 
 _LOGGER = logging.getLogger(__name__)
 COMMAND: Final = "dalle_frame/satellite/report"
+# The command's bounds: a reading outside them (a faulty sensor) is sent as unknown, so one odd
+# value cannot get every later report refused.
+_CPU_TEMPERATURE_RANGE: Final = (-60.0, 150.0)
+_MAX_UPTIME_SECONDS: Final = 20 * 365 * 24 * 3600
+_MAX_REFRESH_SECONDS: Final = 3600.0
 
 
 class HealthReporter:
@@ -120,10 +125,17 @@ class HealthReporter:
             "version": __version__,
             "panel_model": self._panel_title,
             "last_refresh": refresh.finished.isoformat() if refresh else None,
-            "refresh_seconds": round(refresh.seconds, 2) if refresh else None,
-            "cpu_temperature": health.cpu_temperature,
-            "uptime_seconds": health.uptime_seconds,
+            "refresh_seconds": (
+                round(min(refresh.seconds, _MAX_REFRESH_SECONDS), 2) if refresh else None
+            ),
+            "cpu_temperature": _within(health.cpu_temperature, *_CPU_TEMPERATURE_RANGE),
+            "uptime_seconds": _within(health.uptime_seconds, 0, _MAX_UPTIME_SECONDS),
             "wifi_signal": health.wifi_signal,
             "disk_free": health.disk_free,
             "report_interval": self._settings.report_interval_seconds,
         }
+
+
+def _within(value: float | None, low: float, high: float) -> float | None:
+    """Return value when it lies within low..high, else None."""
+    return value if value is not None and low <= value <= high else None

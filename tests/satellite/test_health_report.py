@@ -160,6 +160,17 @@ async def test_reports_on_connect_after_a_refresh_and_every_interval(
     assert fake_ha.satellite_reports[0]["last_refresh"] == refreshed["last_refresh"]
 
 
+async def test_odd_readings_are_sent_as_unknown(fake_ha, make_settings, tmp_path) -> None:
+    """A faulty sensor's reading outside the command's bounds becomes null, not a refusal."""
+    paths = fake_system(tmp_path)
+    (paths.thermal / "thermal_zone1" / "temp").write_text("412000\n")
+    satellite = Satellite(make_settings(fake_ha.url), system_paths=paths)
+    async with running(satellite):
+        await wait_until(lambda: fake_ha.satellite_reports)
+    assert fake_ha.satellite_reports[0]["cpu_temperature"] is None
+    assert fake_ha.satellite_reports[0]["uptime_seconds"] == 12345.67
+
+
 async def test_without_registry_access_the_frame_entity_names_the_frame(
     fake_ha, make_settings, tmp_path
 ) -> None:
