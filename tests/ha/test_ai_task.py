@@ -278,3 +278,53 @@ async def test_options_pick_and_clear(
     result = await hass.config_entries.options.async_configure(result["flow_id"], base)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert not set(picked) & set(loaded_entry.options)
+
+
+async def test_ai_task_source_too_large(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    ai_services: tuple[Answers, Answers, Answers],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A picture over the size limit is refused before it is read."""
+    monkeypatch.setattr(ai_task_source, "MAX_IMAGE_BYTES", 100)
+    await use_painter(hass, loaded_entry, "ai_task.painter")
+    with pytest.raises(HomeAssistantError, match="larger than"):
+        await hass.services.async_call(
+            DOMAIN, "generate", {"prompt": "a fox"}, blocking=True, return_response=True
+        )
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ({"url": "/x"}, "unexpected answer (TypeError: the answer has no media_source_id)"),
+        (None, "unexpected answer (TypeError"),
+        ({"media_source_id": "media-source://elsewhere/x"}, "not a local file"),
+    ],
+)
+async def test_ai_task_source_odd_answers(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    ai_services: tuple[Answers, Answers, Answers],
+    monkeypatch: pytest.MonkeyPatch,
+    answer: dict[str, Any] | None,
+    reason: str,
+) -> None:
+    """Answers HA's AI Task does not give today (a remote media source, no id) are refused.
+
+    HA's functions are replaced here only to reach these guards against a changed API.
+    """
+    from homeassistant.components import ai_task, media_source
+
+    async def generate_image(hass: HomeAssistant, **kwargs: Any) -> dict[str, Any] | None:
+        return answer
+
+    async def resolve_media(hass: HomeAssistant, media_id: str, target: None) -> Any:
+        return media_source.PlayMedia("https://example.invalid/x.png", "image/png")
+
+    monkeypatch.setattr(ai_task, "async_generate_image", generate_image)
+    monkeypatch.setattr(media_source, "async_resolve_media", resolve_media)
+    with pytest.raises(HomeAssistantError) as caught:
+        await ai_task_source.async_paint(hass, "ai_task.painter", "a fox")
+    assert reason in str(caught.value)
