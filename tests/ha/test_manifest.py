@@ -37,7 +37,7 @@ ENTITY_KEYS = {
     "binary_sensor": {"satellite_connection"},
     "button": {"regenerate", "new_prompt"},
     "image": {"art", "frame"},
-    "number": {"auto_interval"},
+    "number": {"auto_interval", "steps", "guidance"},
     "select": {"auto_source"},
     "sensor": {"status", "generation_time", "next_auto_run"}
     | {"satellite_version", "satellite_panel", "last_refresh", "refresh_time"}
