@@ -17,6 +17,7 @@ import json
 import logging
 import shutil
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -43,18 +44,38 @@ TEST_MULTILINGUAL_LANGUAGES: Final = ("en", "de", "fr", "es", "nl")
 TEST_MULTILINGUAL_SEED: Final = 2002
 TEST_MULTILINGUAL_SOURCE: Final = (
     f"test-multilingual: tiny random Whisper-shaped encoder and decoder (seed "
-    f"{TEST_MULTILINGUAL_SEED}), v1"
+    f"{TEST_MULTILINGUAL_SEED}), v2"
 )
 TEST_MULTILINGUAL_NOTICE: Final = (
     "test-multilingual ASR model: random weights, transcribes gibberish in "
     + ", ".join(TEST_MULTILINGUAL_LANGUAGES)
 )
 _OPSET: Final = 17
-_WIDTH: Final = 16
-_HEADS: Final = 2
-_LAYERS: Final = 2
-_MEL_BINS: Final = 80
-_POSITIONS: Final = 24
+
+
+@dataclass(frozen=True)
+class WhisperShape:
+    """The sizes of a Whisper-shaped model (the test model's by default)."""
+
+    width: int = 16
+    heads: int = 2
+    encoder_layers: int = 1
+    decoder_layers: int = 2
+    mel_bins: int = 80
+    positions: int = 24
+    """Decoder positions (Whisper: 448)."""
+
+    @property
+    def head_width(self) -> int:
+        """Width of one attention head."""
+        return self.width // self.heads
+
+
+TEST_SHAPE: Final = WhisperShape()
+BASE_SHAPE: Final = WhisperShape(
+    width=512, heads=8, encoder_layers=6, decoder_layers=6, positions=448
+)
+"""openai/whisper-base's sizes (74 M parameters), for benchmarks with random weights."""
 
 
 def test_multilingual_tokens() -> tuple[dict[str, int], dict[str, int]]:
@@ -82,11 +103,33 @@ def ensure_test_multilingual_model(models_dir: Path) -> WhisperModelFolder:
     ):
         return folder
     _LOGGER.info("Building the test multilingual ASR model in %s", folder.root)
-    staging = WhisperModelFolder(folder.root.with_name(folder.root.name + ".part"))
+    vocab, added = test_multilingual_tokens()
+    return build_whisper_shaped(
+        folder.root,
+        TEST_SHAPE,
+        vocab,
+        added,
+        seed=TEST_MULTILINGUAL_SEED,
+        source=TEST_MULTILINGUAL_SOURCE,
+    )
+
+
+def build_whisper_shaped(
+    out_dir: Path,
+    shape: WhisperShape,
+    vocab: dict[str, int],
+    added: dict[str, int],
+    *,
+    seed: int,
+    source: str,
+) -> WhisperModelFolder:
+    """Build random graphs of `shape` with these tokens into `out_dir` (staged, then renamed)."""
+    folder = WhisperModelFolder(out_dir)
+    staging = WhisperModelFolder(out_dir.with_name(out_dir.name + ".part"))
     shutil.rmtree(staging.root, ignore_errors=True)
     staging.root.mkdir(parents=True)
     try:
-        _build(staging)
+        _build(staging, shape, vocab, added, seed=seed, source=source)
         shutil.rmtree(folder.root, ignore_errors=True)
         staging.root.rename(folder.root)
     finally:
@@ -94,14 +137,22 @@ def ensure_test_multilingual_model(models_dir: Path) -> WhisperModelFolder:
     return folder
 
 
-def _build(folder: WhisperModelFolder) -> None:
+def _build(
+    folder: WhisperModelFolder,
+    shape: WhisperShape,
+    vocab: dict[str, int],
+    added: dict[str, int],
+    *,
+    seed: int,
+    source: str,
+) -> None:
     """Write the graphs, tokens and config, check them in ONNX Runtime, write the metadata."""
-    vocab, added = test_multilingual_tokens()
-    vocab_size = len(vocab) + len(added)
+    vocab_size = max([*vocab.values(), *added.values()]) + 1
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(TEST_MULTILINGUAL_SEED)
-        encoder, decoder = TinyEncoder().eval(), TinyDecoder(vocab_size).eval()
-    features = torch.zeros(1, _MEL_BINS, CHUNK_FRAMES)
+        torch.manual_seed(seed)
+        encoder = TinyEncoder(shape).eval()
+        decoder = TinyDecoder(shape, vocab_size).eval()
+    features = torch.zeros(1, shape.mel_bins, CHUNK_FRAMES)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
         torch.onnx.export(
@@ -116,11 +167,11 @@ def _build(folder: WhisperModelFolder) -> None:
         states = encoder(features)
         past_names = [
             f"{layer}.{part}.{kind}"
-            for layer in range(_LAYERS)
+            for layer in range(shape.decoder_layers)
             for part in ("decoder", "encoder")
             for kind in ("key", "value")
         ]
-        past = [torch.zeros(1, _HEADS, 1, _WIDTH // _HEADS) for _ in past_names]
+        past = [torch.zeros(1, shape.heads, 1, shape.head_width) for _ in past_names]
         axes: dict[str, dict[int, str]] = {"input_ids": {1: "tokens"}, "logits": {1: "tokens"}}
         for name in past_names:
             axes[f"past_key_values.{name}"] = {2: "past"}
@@ -144,59 +195,79 @@ def _build(folder: WhisperModelFolder) -> None:
     folder.added_tokens.write_text(json.dumps(added, indent=1) + "\n", "utf8")
     config = {
         "model_type": "whisper",
-        "d_model": _WIDTH,
-        "decoder_layers": _LAYERS,
-        "decoder_attention_heads": _HEADS,
-        "num_mel_bins": _MEL_BINS,
-        "max_target_positions": _POSITIONS,
+        "d_model": shape.width,
+        "encoder_layers": shape.encoder_layers,
+        "decoder_layers": shape.decoder_layers,
+        "decoder_attention_heads": shape.heads,
+        "num_mel_bins": shape.mel_bins,
+        "max_target_positions": shape.positions,
         "vocab_size": vocab_size,
     }
     folder.config.write_text(json.dumps(config, indent=2) + "\n", "utf8")
-    folder.write_metadata(source=TEST_MULTILINGUAL_SOURCE, weights="float32")
+    folder.write_metadata(source=source, weights="float32")
     transcriber = OnnxWhisperTranscriber(folder, model_name="check", use_cuda=False, threads=1)
     transcriber.transcribe_speech(np.zeros(8000, dtype=np.float32), "en", max_new_tokens=2)
 
 
 class TinyEncoder(nn.Module):
-    """Whisper's encoder shape: two convolutions (the second halves time), positions, one block."""
+    """Whisper's encoder shape: two convolutions (the second halves time), positions, blocks."""
 
-    def __init__(self) -> None:
+    def __init__(self, shape: WhisperShape) -> None:
         super().__init__()
-        self.conv1 = nn.Conv1d(_MEL_BINS, _WIDTH, 3, padding=1)
-        self.conv2 = nn.Conv1d(_WIDTH, _WIDTH, 3, stride=2, padding=1)
-        self.positions = nn.Parameter(torch.randn(CHUNK_FRAMES // 2, _WIDTH) * 0.1)
-        self.attention_norm, self.mlp_norm, self.norm = (nn.LayerNorm(_WIDTH) for _ in range(3))
-        self.qkv = nn.Linear(_WIDTH, 3 * _WIDTH)
-        self.attention_out = nn.Linear(_WIDTH, _WIDTH)
-        self.mlp = nn.Sequential(
-            nn.Linear(_WIDTH, 2 * _WIDTH), nn.GELU(), nn.Linear(2 * _WIDTH, _WIDTH)
-        )
+        width = shape.width
+        self.shape = shape
+        self.conv1 = nn.Conv1d(shape.mel_bins, width, 3, padding=1)
+        self.conv2 = nn.Conv1d(width, width, 3, stride=2, padding=1)
+        self.positions = nn.Parameter(torch.randn(CHUNK_FRAMES // 2, width) * 0.1)
+        self.blocks = nn.ModuleList(EncoderBlock(shape) for _ in range(shape.encoder_layers))
+        self.norm = nn.LayerNorm(width)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """(1, mel bins, 3000) -> (1, 1500, width)."""
         hidden = nn.functional.gelu(self.conv2(nn.functional.gelu(self.conv1(features))))
         hidden = hidden.transpose(1, 2) + self.positions
-        query, key, value = (
-            _heads(part) for part in self.qkv(self.attention_norm(hidden)).chunk(3, -1)
-        )
-        hidden = hidden + self.attention_out(_attend(query, key, value, None))
-        hidden = hidden + self.mlp(self.mlp_norm(hidden))
+        for block in self.blocks:
+            hidden = block(hidden)
         return self.norm(hidden)
+
+
+class EncoderBlock(nn.Module):
+    """Self-attention and a feed-forward block, each after a layer norm."""
+
+    def __init__(self, shape: WhisperShape) -> None:
+        super().__init__()
+        width = shape.width
+        self.shape = shape
+        self.attention_norm, self.mlp_norm = nn.LayerNorm(width), nn.LayerNorm(width)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.attention_out = nn.Linear(width, width)
+        self.mlp = nn.Sequential(
+            nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width)
+        )
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        """(1, frames, width) -> the same."""
+        parts = self.qkv(self.attention_norm(hidden)).chunk(3, -1)
+        query, key, value = (_heads(part, self.shape) for part in parts)
+        hidden = hidden + self.attention_out(_attend(query, key, value, None, self.shape))
+        return hidden + self.mlp(self.mlp_norm(hidden))
 
 
 class TinyDecoderLayer(nn.Module):
     """Self-attention over past and new tokens, cross-attention, a feed-forward block."""
 
-    def __init__(self) -> None:
+    def __init__(self, shape: WhisperShape) -> None:
         super().__init__()
-        self.self_norm, self.cross_norm, self.mlp_norm = (nn.LayerNorm(_WIDTH) for _ in range(3))
-        self.self_qkv = nn.Linear(_WIDTH, 3 * _WIDTH)
-        self.self_out = nn.Linear(_WIDTH, _WIDTH)
-        self.cross_q = nn.Linear(_WIDTH, _WIDTH)
-        self.cross_kv = nn.Linear(_WIDTH, 2 * _WIDTH)
-        self.cross_out = nn.Linear(_WIDTH, _WIDTH)
+        width = shape.width
+        self.shape = shape
+        self.self_norm, self.cross_norm, self.mlp_norm = (nn.LayerNorm(width) for _ in range(3))
+        self.self_qkv = nn.Linear(width, 3 * width)
+        self.self_out = nn.Linear(width, width)
+        self.cross_q = nn.Linear(width, width)
+        self.cross_kv = nn.Linear(width, 2 * width)
+        self.cross_out = nn.Linear(width, width)
         self.mlp = nn.Sequential(
-            nn.Linear(_WIDTH, 2 * _WIDTH), nn.GELU(), nn.Linear(2 * _WIDTH, _WIDTH)
+            nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width)
         )
 
     def forward(
@@ -209,20 +280,22 @@ class TinyDecoderLayer(nn.Module):
         mask: torch.Tensor,
     ) -> tuple[torch.Tensor, ...]:
         """Return the new hidden states and the present (self key, value, cross key, value)."""
-        query, key, value = (
-            _heads(part) for part in self.self_qkv(self.self_norm(hidden)).chunk(3, -1)
-        )
+        shape = self.shape
+        parts = self.self_qkv(self.self_norm(hidden)).chunk(3, -1)
+        query, key, value = (_heads(part, shape) for part in parts)
         key = torch.cat([past_key, key], dim=2)
         value = torch.cat([past_value, value], dim=2)
-        hidden = hidden + self.self_out(_attend(query, key, value, mask))
-        cross_key, cross_value = (_heads(part) for part in self.cross_kv(states).chunk(2, -1))
+        hidden = hidden + self.self_out(_attend(query, key, value, mask, shape))
+        cross_parts = self.cross_kv(states).chunk(2, -1)
+        cross_key, cross_value = (_heads(part, shape) for part in cross_parts)
         # The past cross keys and values (none at the first step) equal the ones computed
         # again here: keep the last encoder-length ones, so both graph inputs are used.
         length = states.shape[1]
         cross_key = torch.cat([past_cross[0], cross_key], dim=2)[:, :, -length:]
         cross_value = torch.cat([past_cross[1], cross_value], dim=2)[:, :, -length:]
-        cross_query = _heads(self.cross_q(self.cross_norm(hidden)))
-        hidden = hidden + self.cross_out(_attend(cross_query, cross_key, cross_value, None))
+        cross_query = _heads(self.cross_q(self.cross_norm(hidden)), shape)
+        attended = _attend(cross_query, cross_key, cross_value, None, shape)
+        hidden = hidden + self.cross_out(attended)
         hidden = hidden + self.mlp(self.mlp_norm(hidden))
         return hidden, key, value, cross_key, cross_value
 
@@ -230,12 +303,12 @@ class TinyDecoderLayer(nn.Module):
 class TinyDecoder(nn.Module):
     """The merged decoder's interface over TinyDecoderLayer; logits tie to the embedding."""
 
-    def __init__(self, vocab_size: int) -> None:
+    def __init__(self, shape: WhisperShape, vocab_size: int) -> None:
         super().__init__()
-        self.embedding = nn.Embedding(vocab_size, _WIDTH)
-        self.positions = nn.Parameter(torch.randn(_POSITIONS, _WIDTH) * 0.1)
-        self.layers = nn.ModuleList(TinyDecoderLayer() for _ in range(_LAYERS))
-        self.norm = nn.LayerNorm(_WIDTH)
+        self.embedding = nn.Embedding(vocab_size, shape.width)
+        self.positions = nn.Parameter(torch.randn(shape.positions, shape.width) * 0.1)
+        self.layers = nn.ModuleList(TinyDecoderLayer(shape) for _ in range(shape.decoder_layers))
+        self.norm = nn.LayerNorm(shape.width)
 
     def forward(
         self,
@@ -264,16 +337,20 @@ class TinyDecoder(nn.Module):
         return (logits, *presents)
 
 
-def _heads(tensor: torch.Tensor) -> torch.Tensor:
+def _heads(tensor: torch.Tensor, shape: WhisperShape) -> torch.Tensor:
     """(1, tokens, width) -> (1, heads, tokens, head width)."""
-    return tensor.reshape(1, -1, _HEADS, _WIDTH // _HEADS).transpose(1, 2)
+    return tensor.reshape(1, -1, shape.heads, shape.head_width).transpose(1, 2)
 
 
 def _attend(
-    query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: torch.Tensor | None
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    mask: torch.Tensor | None,
+    shape: WhisperShape,
 ) -> torch.Tensor:
     """Scaled dot-product attention, heads merged back to (1, tokens, width)."""
-    scores = query @ key.transpose(2, 3) / (_WIDTH // _HEADS) ** 0.5
+    scores = query @ key.transpose(2, 3) / shape.head_width**0.5
     if mask is not None:
         scores = scores.masked_fill(mask, float("-inf"))
-    return (scores.softmax(-1) @ value).transpose(1, 2).reshape(1, -1, _WIDTH)
+    return (scores.softmax(-1) @ value).transpose(1, 2).reshape(1, -1, shape.width)
