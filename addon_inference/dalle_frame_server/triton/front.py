@@ -9,6 +9,7 @@ is `RemoteGenerationQueue`. The HTTP layer is unchanged.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from typing import Any, Final
 
@@ -23,7 +24,7 @@ from .nodes import NodePool
 from .remote_models import RemoteTextToImage, RemoteTranscriber
 from .remote_queue import RemoteGenerationQueue
 
-PROBE_SECONDS: Final = 2.0
+PROBE_SECONDS: Final = float(os.environ.get("DALLE_FRAME_TRITON_PROBE_SECONDS", "2"))
 """How often the nodes are probed (a node that comes back serves again within this)."""
 STALL_SECONDS: Final = 120.0
 """A node silent this long during a generation counts as failed (no step is that slow)."""

@@ -1,0 +1,1 @@
+"""Triton mode: the front against real tritonserver processes from PyTriton's wheel."""

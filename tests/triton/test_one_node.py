@@ -1,0 +1,146 @@
+"""The front with one Triton node: same pictures, progress, ASR, token and errors as today."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.stack import GpuServer
+
+from .conftest import generate_lines, wav_bytes
+from .processes import TritonFrontProcess, TritonNodeProcess
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[dict[str, Any]]:
+    """One node, the front, and the single-process server (the reference) on the same files."""
+    work_dir = tmp_path_factory.mktemp("one-node")
+    node = TritonNodeProcess("node", work_dir, models_dir)
+    front = TritonFrontProcess(work_dir, [node.url])
+    reference = GpuServer(work_dir / "reference", models_dir=models_dir)
+    reference.work_dir.mkdir()
+
+    async def start() -> None:
+        async with aiohttp.ClientSession() as session:
+            await reference.start(session)
+            await node.wait_ready(session)
+            await front.wait_nodes_up(session, 1)
+
+    node.start()
+    front.start()
+    try:
+        asyncio.run(start())
+        yield {"node": node, "front": front, "reference": reference}
+    finally:
+        front.stop()
+        node.stop()
+        reference.stop()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """An HTTP client session."""
+    async with aiohttp.ClientSession() as client:
+        yield client
+
+
+async def test_same_picture_and_progress_as_the_single_process_server(
+    stack: dict[str, Any], session: aiohttp.ClientSession
+) -> None:
+    """Through Triton the PNG is byte for byte the single-process server's, for the seed."""
+    front, reference = stack["front"], stack["reference"]
+    body = {"prompt": "a lighthouse at dusk", "seed": 1234}
+    lines = await generate_lines(session, front.url, front.headers, body)
+    steps = [line["step"] for line in lines if line["type"] == "progress"]
+    assert steps == sorted(steps)
+    assert steps[-1] == 256
+    assert len(steps) > 100  # one line per step, not just the last
+    result = lines[-1]
+    assert result["type"] == "result", result
+    assert (result["seed"], result["width"], result["height"]) == (1234, 256, 256)
+    async with session.post(
+        f"{reference.url}/v1/generate",
+        json=body,
+        headers={"Authorization": f"Bearer {reference.token}"},
+    ) as response:
+        assert response.status == 200
+        expected = await response.read()
+    assert base64.b64decode(result["png_base64"]) == expected
+
+    health = await front.health(session)
+    (node,) = health["generator"]["triton"]["nodes"]
+    assert node["up"] and node["completed"] == 1 and node["in_flight"] == 0
+    assert health["generator"]["capabilities"]["family"] == "min-dalle"
+    assert health["generator"]["model"] == "test"
+
+
+async def test_token_and_bad_input_answer_as_today(
+    stack: dict[str, Any], session: aiohttp.ClientSession
+) -> None:
+    """401 without the token, 400 for a bad body: the front checks before any node works."""
+    front = stack["front"]
+    async with session.post(f"{front.url}/v1/generate", json={"prompt": "x"}) as response:
+        assert response.status == 401
+        assert (await response.json())["error"]["code"] == "unauthorized"
+    async with session.post(
+        f"{front.url}/v1/generate", json={"prompt": "", "seed": 1}, headers=front.headers
+    ) as response:
+        assert response.status == 400
+    async with session.post(
+        f"{front.url}/v1/generate",
+        json={"prompt": "x", "steps": 4},
+        headers=front.headers,
+    ) as response:
+        assert response.status == 400  # min-dalle has no steps: checked against the node's model
+        assert "steps" in (await response.json())["error"]["message"]
+
+
+async def test_transcription_goes_through_the_node(
+    stack: dict[str, Any], session: aiohttp.ClientSession
+) -> None:
+    """The node's ASR hears what the single-process server's hears."""
+    front, reference = stack["front"], stack["reference"]
+    answers = []
+    for url, token in ((front.url, front.token), (reference.url, reference.token)):
+        async with session.post(
+            f"{url}/v1/transcribe",
+            data=wav_bytes(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "audio/wav"},
+        ) as response:
+            assert response.status == 200, await response.text()
+            answers.append(await response.json())
+    assert answers[0]["text"] == answers[1]["text"]
+    assert answers[0]["language"] == answers[1]["language"]
+    async with session.post(
+        f"{front.url}/v1/transcribe",
+        data=b"not a wav",
+        headers={**front.headers, "Content-Type": "audio/wav"},
+    ) as response:
+        assert response.status in (400, 415)
+
+
+async def test_triton_endpoints_answer(
+    stack: dict[str, Any], session: aiohttp.ClientSession
+) -> None:
+    """The node's Triton health, the models' readiness and Prometheus metrics are there."""
+    node = stack["node"]
+    base = f"http://127.0.0.1:{node.http_port}"
+    for path in (
+        "/v2/health/live",
+        "/v2/health/ready",
+        "/v2/models/dalle_frame_generate/ready",
+        "/v2/models/dalle_frame_transcribe/ready",
+    ):
+        async with session.get(base + path) as response:
+            assert response.status == 200, path
+    async with session.get(f"http://127.0.0.1:{node.metrics_port}/metrics") as response:
+        text = await response.text()
+    assert 'nv_inference_request_success{model="dalle_frame_generate"' in text
