@@ -57,6 +57,10 @@ ha_args=(-p tests.ha.phcc_compat --cov=custom_components.dalle_frame
 
 python=("$venvs/server/bin/python")
 run_suite server tests/server "$@"
+# Triton mode (issue 19): the front and real tritonserver nodes, from the triton environment.
+python=("$venvs/triton/bin/python")
+run_suite triton tests/triton "$@"
+python=("$venvs/server/bin/python")
 # The add-on image built by podman and its container run (scripts/addon_image.sh).
 run_suite addon-image tests/addon_image "$@"
 # The server on arm64 under qemu-user (scripts/arm_root.sh): start-up, int8 refused, ASR, steps.
