@@ -27,6 +27,7 @@ from .token_file import read_or_create_token
 from .torch_setup import configure_torch
 from .triton.urls import check_triton_urls
 from .upscaling.loading import UPSCALER_CHOICES
+from .upscaling.pretrained import GITHUB_URL
 
 _LOGGER = logging.getLogger("dalle_frame_server")
 
@@ -92,8 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--upscaler-download-url",
-        default=env("DALLE_FRAME_UPSCALER_DOWNLOAD_URL", HUGGING_FACE_URL),
-        help="the hub the upscaler is downloaded from (env DALLE_FRAME_UPSCALER_DOWNLOAD_URL)",
+        default=env("DALLE_FRAME_UPSCALER_DOWNLOAD_URL", GITHUB_URL),
+        help="where the upscaler's checkpoint is downloaded from, a GitHub-like host "
+        "(<url>/<repo>/releases/download/...) (env DALLE_FRAME_UPSCALER_DOWNLOAD_URL)",
     )
     # Device
     parser.add_argument(

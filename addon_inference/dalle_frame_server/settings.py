@@ -47,8 +47,8 @@ class ServerSettings:
     """The hub diffusion presets are downloaded from (huggingface_hub's endpoint)."""
     upscaler: str = "none"
     """Super-resolution after painting: "none", "test" (random weights) or a pretrained name."""
-    upscaler_download_url: str = HUGGING_FACE_URL
-    """The hub the pretrained upscaler is downloaded from (`<url>/<repo>/resolve/<rev>/...`)."""
+    upscaler_download_url: str = "https://github.com"
+    """Where the pretrained upscaler's checkpoint comes from (`<url>/<repo>/releases/...`)."""
     load_retry_seconds: float = 60.0
     """Wait before trying a failed download again (the server keeps serving health)."""
     triton_urls: tuple[str, ...] = ()

@@ -13,7 +13,9 @@ server's own `OnnxUpscaler`. Variants take turns in every run, on one random pic
 - `sr-uncropped`: super-resolve the whole picture, then crop and resize (what cropping first
   saves);
 - `sr-fit`: crop, shrink with Lanczos to target / scale, then super-resolve (less network
-  work, but the painted detail is shrunk first: an experiment, not what the server does).
+  work, but the painted detail is shrunk first: an experiment, not what the server does);
+- `sr-prelu-graph`: `sr` with the PReLUs left as ONNX PRelu nodes, as published ONNX exports
+  have them (the server writes them as `MixedRelu`: same function, faster on a CPU).
 
 Seconds per picture are medians; the ratio is to `sr`. The machine's other jobs share its
 cores: compare rows of one run, not runs of different days.
@@ -46,7 +48,7 @@ from dalle_frame_server.upscaling.onnx_upscaler import OnnxUpscaler
 
 MODEL_SEED = 18
 SHAPES: dict[str, SrShape] = {"real": REAL_SHAPE, "test": TEST_SHAPE}
-VARIANTS = ("lanczos", "sr", "sr-uncropped", "sr-fit")
+VARIANTS = ("lanczos", "sr", "sr-uncropped", "sr-fit", "sr-prelu-graph")
 
 Variant = Callable[[Image.Image, int, int], Image.Image]
 
@@ -74,7 +76,7 @@ def parse_targets(text: str) -> list[tuple[int, int]]:
     return targets
 
 
-def variants(upscaler: OnnxUpscaler) -> dict[str, Variant]:
+def variants(upscaler: OnnxUpscaler, prelu_upscaler: OnnxUpscaler) -> dict[str, Variant]:
     """Return the timed variants, each picture -> width x height."""
 
     def lanczos(picture: Image.Image, width: int, height: int) -> Image.Image:
@@ -91,7 +93,13 @@ def variants(upscaler: OnnxUpscaler) -> dict[str, Variant]:
             crop = crop.resize(small, Image.Resampling.LANCZOS)
         return lanczos(upscaler.super_resolve(crop), width, height)
 
-    return {"lanczos": lanczos, "sr": upscaler.upscale, "sr-uncropped": uncropped, "sr-fit": fit}
+    return {
+        "lanczos": lanczos,
+        "sr": upscaler.upscale,
+        "sr-uncropped": uncropped,
+        "sr-fit": fit,
+        "sr-prelu-graph": prelu_upscaler.upscale,
+    }
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:
@@ -101,10 +109,14 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     pixels = np.random.default_rng(0).integers(0, 256, (args.size, args.size, 3), dtype=np.uint8)
     picture = Image.fromarray(pixels, mode="RGB")
     with tempfile.TemporaryDirectory() as folder:
+        network = random_network(shape, seed=MODEL_SEED, detail_gain=0.3)
         graph = Path(folder) / "upscaler.onnx"
-        export_onnx(random_network(shape, seed=MODEL_SEED, detail_gain=0.3), str(graph))
+        export_onnx(network, str(graph))
         upscaler = OnnxUpscaler(graph, model_name=f"{args.shape}-shaped", threads=args.threads)
-    timed = variants(upscaler)
+        prelu_graph = Path(folder) / "upscaler-prelu.onnx"
+        export_onnx(network, str(prelu_graph), mixed_relu=False)
+        prelu_upscaler = OnnxUpscaler(prelu_graph, model_name="prelu", threads=args.threads)
+    timed = variants(upscaler, prelu_upscaler)
     rows: list[dict[str, object]] = []
     for width, height in targets:
         seconds: dict[str, list[float]] = {name: [] for name in VARIANTS}

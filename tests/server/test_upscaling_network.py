@@ -10,6 +10,7 @@ from dalle_frame_server.upscaling.network import (
     REAL_SHAPE,
     TEST_SHAPE,
     CompactSrNetwork,
+    MixedRelu,
     SrShape,
     random_network,
 )
@@ -74,3 +75,13 @@ def test_impossible_shapes_are_refused(bad: dict[str, int]) -> None:
     """A network without features or scale is refused with its numbers."""
     with pytest.raises(ValueError, match="needs features >= 1"):
         SrShape(**bad)
+
+
+def test_mixed_relu_is_prelu() -> None:
+    """relu(x) * (1 - a) + x * a equals PReLU for slopes of either sign."""
+    prelu = nn.PReLU(num_parameters=4)
+    with torch.no_grad():
+        prelu.weight.copy_(torch.tensor([0.25, -0.5, 0.0, 1.5]))
+    values = torch.randn(2, 4, 5, 5)
+    with torch.no_grad():
+        torch.testing.assert_close(MixedRelu(prelu)(values), prelu(values))

@@ -10,6 +10,7 @@ realesr-general-x4v3 is 64 features, 32 body layers, scale 4 (about 1.2 M parame
 
 from __future__ import annotations
 
+import copy
 import warnings
 from dataclasses import dataclass
 from typing import Final
@@ -67,6 +68,28 @@ class CompactSrNetwork(nn.Module):
         return detail + base
 
 
+class MixedRelu(nn.Module):
+    """PReLU written as relu(x) * (1 - a) + x * a: the same function, other ONNX operators.
+
+    ONNX Runtime's CPU provider runs convolutions in a blocked memory layout (NCHWc) and
+    fuses what follows them; a PRelu node is not among the operators it keeps in that layout,
+    so each of the 33 PReLUs would convert the activations out of it and back. Relu, Mul and
+    Add stay in it (see `bench.upscale_speed`'s prelu-graph row for the difference).
+    """
+
+    def __init__(self, prelu: nn.PReLU) -> None:
+        super().__init__()
+        self.slope: torch.Tensor
+        self.keep: torch.Tensor
+        slope = prelu.weight.detach().reshape(1, -1, 1, 1).clone()
+        self.register_buffer("slope", slope)
+        self.register_buffer("keep", 1.0 - slope)
+
+    def forward(self, values: torch.Tensor) -> torch.Tensor:
+        """Return the PReLU of `values`."""
+        return torch.relu(values) * self.keep + values * self.slope
+
+
 def random_network(shape: SrShape, *, seed: int, detail_gain: float = 1.0) -> CompactSrNetwork:
     """Return a network of `shape` with deterministic random weights (it paints noise-ish detail).
 
@@ -93,13 +116,24 @@ def random_network(shape: SrShape, *, seed: int, detail_gain: float = 1.0) -> Co
 
 
 def export_onnx(
-    network: CompactSrNetwork, path: str, *, fixed_size: tuple[int, int] | None = None
+    network: CompactSrNetwork,
+    path: str,
+    *,
+    fixed_size: tuple[int, int] | None = None,
+    mixed_relu: bool = True,
 ) -> None:
     """Export the network to ONNX (opset 17): batch, height and width free, or fixed ones.
 
     `fixed_size` (height, width) writes a graph that takes only that size, as some published
-    exports do (the upscaler then runs it in tiles of exactly that size).
+    exports do (the upscaler then runs it in tiles of exactly that size). `mixed_relu` writes
+    each PReLU as `MixedRelu` (faster in ONNX Runtime on a CPU); False keeps PRelu nodes, as
+    published exports have them.
     """
+    if mixed_relu:
+        network = copy.deepcopy(network)
+        for index, layer in enumerate(network.body):
+            if isinstance(layer, nn.PReLU):
+                network.body[index] = MixedRelu(layer)
     height, width = fixed_size or (16, 16)
     probe = torch.rand(1, 3, height, width)
     dynamic_axes = {
