@@ -3,10 +3,11 @@
 The size is not an option: a frame always asks for its panel's size in its orientation (the
 server paints the nearest size its model can and upscales). Steps and guidance are entry
 options that exist only while the server's model has them (its capabilities in /v1/health):
-the options form shows them with the model's range and default, and a frame sends a value
-only when the user chose one. The values belong to the model they were chosen for
-(`settings_model`): when the server runs another model they go back to its defaults, and
-when the same model's range changes they are moved into it, each with a log line.
+the options form and the Steps and Guidance numbers (`model_numbers.py`) show them with the
+model's range and default, and a frame sends a value only when the user chose one. The
+values belong to the model they were chosen for (`settings_model`): when the server runs
+another model they go back to its defaults, and when the same model's range changes they
+are moved into it, each with a log line.
 """
 
 from __future__ import annotations
