@@ -6,11 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_compose_file_follows_the_compose_spec() -> None:
-    """check-jsonschema's vendored compose-spec schema (offline) accepts docker-compose.yml."""
+@pytest.mark.parametrize("name", ["docker-compose.yml", "docker-compose.triton.yml"])
+def test_compose_file_follows_the_compose_spec(name: str) -> None:
+    """check-jsonschema's vendored compose-spec schema (offline) accepts the compose files."""
     result = subprocess.run(
         [
             sys.executable,
@@ -18,7 +21,7 @@ def test_compose_file_follows_the_compose_spec() -> None:
             "check_jsonschema",
             "--builtin-schema",
             "vendor.compose-spec",
-            str(ROOT / "addon_inference" / "docker-compose.yml"),
+            str(ROOT / "addon_inference" / name),
         ],
         capture_output=True,
         text=True,
