@@ -20,7 +20,9 @@ from typing import Any, Final
 
 from homeassistant.components import media_source
 from homeassistant.components.image import async_get_image
-from homeassistant.components.media_player import BrowseError, BrowseMedia, MediaClass
+from homeassistant.components.media_player.browse_media import BrowseMedia
+from homeassistant.components.media_player.const import MediaClass
+from homeassistant.components.media_player.errors import BrowseError
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 
@@ -81,11 +83,6 @@ class MediaFolderSource:
         self._rng = rng
         self._shown: set[str] = set()
 
-    @property
-    def description(self) -> str:
-        """The folder's media-source id."""
-        return self.folder_id
-
     async def async_next_picture(self) -> SourcePicture:
         """Return the next readable image; skip (and log) the unusable ones."""
         images = await async_list_folder_images(self._hass, self.folder_id)
@@ -136,11 +133,6 @@ class ImageEntitySource:
     def __init__(self, hass: HomeAssistant, entity_id: str) -> None:
         self._hass = hass
         self.entity_id = entity_id
-
-    @property
-    def description(self) -> str:
-        """The entity id."""
-        return self.entity_id
 
     async def async_next_picture(self) -> SourcePicture:
         """Fetch the entity's image; raise NoPictureError when it has none or it is unusable."""

@@ -3,8 +3,8 @@
 A ``PictureSource`` gives the frame one finished picture per call (`async_next_picture`);
 the controller keeps it in the history, shows it as the Art image and renders the Frame
 image from it exactly like generated art (``FrameController.async_show_source_picture``).
-Photos (``photo_source``) are one kind; another source (an AI Task entity, say) fits the same
-protocol by returning its picture with `kind` "ai_task" and its prompt as the title.
+Photos (``photo_source``) are one kind; another source (a picture made elsewhere, say) fits
+the same protocol by returning its picture with its prompt or name as the title.
 
 ``to_png`` turns whatever image bytes a source read (JPEG, PNG, WebP, GIF...) into the PNG
 the history and the renderer take: checked size, the camera's EXIF rotation applied, RGB,
@@ -58,16 +58,10 @@ class SourcePicture:
     """The caption: a file name, an image entity's name, or a prompt."""
     source: str
     """Where it came from: a media-source id or an entity id."""
-    kind: str = "photo"
 
 
 class PictureSource(Protocol):
     """Something that hands the frame its next picture."""
-
-    @property
-    def description(self) -> str:
-        """What the source is, for logs and errors (a folder id, an entity id)."""
-        ...
 
     async def async_next_picture(self) -> SourcePicture:
         """Return the next picture; raise NoPictureError when there is none to show."""
