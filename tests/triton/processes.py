@@ -97,6 +97,11 @@ class TritonFrontProcess:
     work_dir: Path
     node_urls: list[str]
     probe_seconds: float = 2.0
+    python: Path = TRITON_PYTHON
+    """The server's interpreter (the server environment's runs the single-process server)."""
+    models_dir: Path | None = None
+    """Where the models are (only the single-process server, without nodes, loads them)."""
+    extra_args: list[str] = field(default_factory=list)
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     port: int = field(default_factory=free_port)
     process: Process | None = None
@@ -117,9 +122,11 @@ class TritonFrontProcess:
         self.process = Process(
             "front",
             [
-                str(TRITON_PYTHON), "-m", "dalle_frame_server", "--model", "test",
-                "--asr-model", "test", "--models-dir", str(self.work_dir / "front-models"),
-                "--host", HOST, "--port", str(self.port), "--token", self.token, *urls,
+                str(self.python), "-m", "dalle_frame_server", "--model", "test",
+                "--asr-model", "test",
+                "--models-dir", str(self.models_dir or self.work_dir / "front-models"),
+                "--host", HOST, "--port", str(self.port), "--token", self.token,
+                *urls, *self.extra_args,
             ],
             self.work_dir / "front.log",
             env={"DALLE_FRAME_TRITON_PROBE_SECONDS": str(self.probe_seconds)},

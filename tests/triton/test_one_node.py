@@ -144,3 +144,33 @@ async def test_triton_endpoints_answer(
     async with session.get(f"http://127.0.0.1:{node.metrics_port}/metrics") as response:
         text = await response.text()
     assert 'nv_inference_request_success{model="dalle_frame_generate"' in text
+
+
+async def test_node_refuses_a_request_it_cannot_read(stack: dict[str, Any]) -> None:
+    """A request with a field the node does not know gets a 400 error event, not a hang."""
+    import json
+
+    import numpy as np
+    import tritonclient.grpc.aio as triton_grpc
+
+    node = stack["node"]
+    request = triton_grpc.InferInput("request", [1, 1], "BYTES")
+    request.set_data_from_numpy(
+        np.array([[b'{"prompt": "x", "seed": 1, "colour": "red"}']], dtype=object)
+    )
+
+    async def requests() -> AsyncIterator[dict[str, Any]]:
+        yield {"model_name": "dalle_frame_generate", "inputs": [request]}
+
+    client = triton_grpc.InferenceServerClient(f"127.0.0.1:{node.grpc_port}")
+    try:
+        stream = client.stream_infer(requests())
+        answer, error = await asyncio.wait_for(anext(stream), 30)
+        stream.cancel()
+    finally:
+        await client.close()
+    assert error is None
+    event = json.loads(bytes(answer.as_numpy("event").reshape(-1)[0]))
+    assert event["type"] == "error"
+    assert event["status"] == 400
+    assert "colour" in event["message"]
