@@ -59,10 +59,10 @@ async def async_paint(hass: HomeAssistant, entity_id: str, prompt: str) -> Gener
         ) from err
     except HomeAssistantError as err:
         raise AITaskFailedError(entity_id=entity_id, reason=_reason(err)) from err
-    except (KeyError, TypeError, ValueError) as err:
-        # KeyError also when the ai_task integration itself is not set up.
+    except Exception as err:
+        # Whatever the entity's own code raises (or a KeyError while ai_task is not set up).
         raise AITaskFailedError(
-            entity_id=entity_id, reason=f"unexpected answer ({type(err).__name__}: {err})"
+            entity_id=entity_id, reason=f"unexpected error ({type(err).__name__}: {err})"
         ) from err
     seconds = time.monotonic() - started
     if media.path is None:

@@ -107,9 +107,9 @@ async def async_surprise_prompt(
         reason = f"no answer within {HELPER_TIMEOUT_SECONDS:.0f} seconds"
     except (HomeAssistantError, PromptHelperError) as err:
         reason = str(err) or type(err).__name__
-    except (KeyError, AttributeError, TypeError, ValueError) as err:
-        # KeyError also when the helper's integration is not set up.
-        reason = f"unexpected answer ({type(err).__name__}: {err})"
+    except Exception as err:
+        # Whatever the helper's own code raises (or a KeyError while its domain is not set up).
+        reason = f"unexpected error ({type(err).__name__}: {err})"
     else:
         LOGGER.debug("Prompt helper %s wrote %r", entity_id, prompt)
         return prompt

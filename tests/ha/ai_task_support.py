@@ -30,7 +30,6 @@ from homeassistant.components.conversation import (
 from homeassistant.config_entries import ConfigEntry, ConfigFlow
 from homeassistant.const import MATCH_ALL, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import intent
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.setup import async_setup_component
@@ -61,7 +60,7 @@ class Answers:
     image: bytes = field(default_factory=lambda: make_art_png(7))
     mime_type: str = "image/png"
     text: object = "a lighthouse in a storm, oil painting"
-    error: HomeAssistantError | None = None
+    error: Exception | None = None
     hang: bool = False
     asked: list[str] = field(default_factory=list)
 

@@ -188,6 +188,7 @@ async def test_frame_paints_through_ai_task(
     ("painter_id", "setup", "reason"),
     [
         ("ai_task.painter", "error", "quota used up"),
+        ("ai_task.painter", "crash", "unexpected error (RuntimeError: socket closed)"),
         ("ai_task.painter", "not_a_picture", "not a picture"),
         ("ai_task.gone", None, "ai_task.gone"),
         ("ai_task.writer", None, "ai_task.writer"),
@@ -211,6 +212,8 @@ async def test_ai_task_source_failures(
     await use_painter(hass, loaded_entry, painter_id)
     if setup == "error":
         painter.error = HomeAssistantError("quota used up")
+    elif setup == "crash":
+        painter.error = RuntimeError("socket closed")
     elif setup == "not_a_picture":
         painter.image = b"this is text"
         painter.mime_type = "image/png"
@@ -298,8 +301,8 @@ async def test_ai_task_source_too_large(
 @pytest.mark.parametrize(
     ("answer", "reason"),
     [
-        ({"url": "/x"}, "unexpected answer (TypeError: the answer has no media_source_id)"),
-        (None, "unexpected answer (TypeError"),
+        ({"url": "/x"}, "unexpected error (TypeError: the answer has no media_source_id)"),
+        (None, "unexpected error (TypeError"),
         ({"media_source_id": "media-source://elsewhere/x"}, "not a local file"),
     ],
 )

@@ -95,6 +95,12 @@ async def test_helper_writes_the_prompt(
         ("ai_task.writer", '""', None, "empty"),
         ("ai_task.writer", {"prompt": "a fox"}, None, "not text but dict"),
         ("ai_task.writer", "a fox", HomeAssistantError("quota used up"), "quota used up"),
+        (
+            "conversation.agent",
+            "a fox",
+            RuntimeError("boom"),
+            "unexpected error (RuntimeError: boom)",
+        ),
         ("conversation.agent", None, None, "the agent answered an error: I cannot"),
         ("ai_task.gone", "a fox", None, "ai_task.gone"),
         ("ai_task.painter_only", "a fox", None, "ai_task.painter_only"),
@@ -109,7 +115,7 @@ async def test_fallback_to_the_list(
     caplog: pytest.LogCaptureFixture,
     helper: str,
     answer: object,
-    error: HomeAssistantError | None,
+    error: Exception | None,
     reason: str,
 ) -> None:
     """A bad answer, a failure or a missing helper: a prompt from the list, and a log line."""
