@@ -56,7 +56,7 @@ _SHAPES: dict[str, DalleShape] = {"test": TEST_SHAPE, "mini": MINI_SHAPE, "mega"
 async def load_generator(settings: ServerSettings, slot: ModelSlot[TextToImage]) -> TextToImage:
     """Build or download the text-to-image model's files, then load them on the device."""
     if is_diffusion_model(settings.model):
-        return await load_diffusion_generator(
+        diffusion = await load_diffusion_generator(
             settings.model,
             settings.models_dir,
             device_name=settings.device,
@@ -64,6 +64,13 @@ async def load_generator(settings: ServerSettings, slot: ModelSlot[TextToImage])
             set_detail=slot.set_detail,
             progress=_download_progress(slot),
             endpoint=settings.diffusion_download_url,
+        )
+        return await with_upscaler(
+            settings,
+            diffusion,
+            use_cuda=str(diffusion.device).startswith("cuda"),
+            set_detail=slot.set_detail,
+            progress=_download_progress(slot),
         )
     device, dtype = choose_device_and_dtype(settings.device, settings.dtype)
     models_dir = settings.models_dir

@@ -17,8 +17,11 @@ server's own `OnnxUpscaler`. Variants take turns in every run, on one random pic
 - `sr-prelu-graph`: `sr` with the PReLUs left as ONNX PRelu nodes, as published ONNX exports
   have them (the server writes them as `MixedRelu`: same function, faster on a CPU).
 
-Seconds per picture are medians; the ratio is to `sr`. The machine's other jobs share its
-cores: compare rows of one run, not runs of different days.
+Seconds per picture are medians of wall time; "CPU s" is the process's CPU time for the same
+picture (all threads together): on a machine whose other jobs take the cores, CPU seconds /
+threads estimates the wall time the machine would give alone (ONNX Runtime's spinning
+threads inflate it a little). The ratio is to `sr`. Compare rows of one run, not runs of
+different days.
 """
 
 from __future__ import annotations
@@ -120,13 +123,15 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     rows: list[dict[str, object]] = []
     for width, height in targets:
         seconds: dict[str, list[float]] = {name: [] for name in VARIANTS}
+        cpu_seconds: dict[str, list[float]] = {name: [] for name in VARIANTS}
         for name in VARIANTS:  # one untimed warm-up each (ONNX Runtime plans its buffers)
             timed[name](picture, width, height)
         for _ in range(args.runs):
             for name in VARIANTS:
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 result = timed[name](picture, width, height)
                 seconds[name].append(time.perf_counter() - started)
+                cpu_seconds[name].append(time.process_time() - cpu_started)
                 if result.size != (width, height):
                     raise AssertionError(f"{name} made {result.size}, not {(width, height)}")
         reference = statistics.median(seconds["sr"])
@@ -138,6 +143,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                     "variant": name,
                     "seconds": round(median, 4),
                     "min_seconds": round(min(seconds[name]), 4),
+                    "cpu_seconds": round(statistics.median(cpu_seconds[name]), 4),
                     "ratio_to_sr": round(median / reference, 3),
                 }
             )
@@ -155,15 +161,15 @@ def run(args: argparse.Namespace) -> dict[str, object]:
 def table(results: dict[str, object]) -> str:
     """Return the results as a Markdown table."""
     lines = [
-        "| target | variant | s per picture (median) | min | ratio to sr |",
-        "|---|---|---|---|---|",
+        "| target | variant | s per picture (median) | min | CPU s (median) | ratio to sr |",
+        "|---|---|---|---|---|---|",
     ]
     rows = results["rows"]
     assert isinstance(rows, list)
     for row in rows:
         lines.append(
             f"| {row['target']} | {row['variant']} | {row['seconds']:.3f} | "
-            f"{row['min_seconds']:.3f} | {row['ratio_to_sr']:.2f} |"
+            f"{row['min_seconds']:.3f} | {row['cpu_seconds']:.3f} | {row['ratio_to_sr']:.2f} |"
         )
     return "\n".join(lines)
 
