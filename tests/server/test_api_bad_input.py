@@ -168,7 +168,8 @@ async def test_good_audio_is_transcribed(client, wav: bytes) -> None:
     response = await client.post("/v1/transcribe", data=wav, headers=WAV)
     assert response.status == 200
     body = await response.json()
-    assert set(body) == {"text", "audio_seconds", "processing_seconds"}
+    assert set(body) == {"text", "language", "audio_seconds", "processing_seconds"}
+    assert body["language"] == "en"
     assert isinstance(body["text"], str)
     assert body["text"] == body["text"].lower()
     assert body["audio_seconds"] > 0

@@ -90,7 +90,12 @@ async def test_process_serves_health_generate_and_transcribe(
                 headers={"Content-Type": "audio/wav", **auth},
             ) as response:
                 assert response.status == 200
-                assert set(await response.json()) == {"text", "audio_seconds", "processing_seconds"}
+                assert set(await response.json()) == {
+                    "text",
+                    "language",
+                    "audio_seconds",
+                    "processing_seconds",
+                }
             async with session.post(f"{url}/v1/generate", json={"prompt": "x"}) as response:
                 assert response.status == 401
     finally:
