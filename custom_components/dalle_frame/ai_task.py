@@ -19,7 +19,7 @@ from homeassistant.components.ai_task import (
     GenImageTaskResult,
 )
 from homeassistant.components.conversation import ChatLog
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import LOGGER
@@ -58,6 +58,14 @@ class DalleFrameAITaskEntity(DalleFrameServerEntity, AITaskEntity):
         super().__init__(entry, "art_generator")
         self._client = entry.runtime_data.client
         self._coordinator = entry.runtime_data.coordinator
+        self._written_available: bool | None = None
+
+    @callback
+    def _async_controller_updated(self) -> None:
+        """Write the state when the server comes or goes, not on the frame's every change."""
+        if self.available != self._written_available:
+            self._written_available = self.available
+            self.async_write_ha_state()
 
     async def _async_generate_image(
         self, task: GenImageTask, chat_log: ChatLog

@@ -6,20 +6,24 @@ folder and returns its media-source id; the frame source reads it back from ther
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from homeassistant.components.ai_task import AITaskEntityFeature
+from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.dalle_frame import ai_task_source
 from custom_components.dalle_frame.ai_task import png_size
 from custom_components.dalle_frame.api import PNG_SIGNATURE
 from custom_components.dalle_frame.const import CONF_AI_TASK_ENTITY, CONF_PROMPT_HELPER, DOMAIN
+from custom_components.dalle_frame.coordinator import HEALTH_INTERVAL
 from custom_components.dalle_frame.history import FrameHistory, history_folder
 
 from .ai_task_support import Answers, async_add_ai_services, jpeg_of
@@ -54,6 +58,12 @@ async def generate_image(hass: HomeAssistant, entity_id: str, instructions: str)
     )
     assert isinstance(response, dict)
     return response
+
+
+async def next_health_check(hass: HomeAssistant) -> None:
+    """Let the frame's health coordinator poll once more."""
+    async_fire_time_changed(hass, dt_util.utcnow() + HEALTH_INTERVAL + timedelta(seconds=2))
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def use_painter(hass: HomeAssistant, entry: MockConfigEntry, entity_id: str | None) -> None:
@@ -115,12 +125,28 @@ async def test_ai_task_entity_errors(
 async def test_ai_task_entity_server_down(
     hass: HomeAssistant, ai_services: tuple[Answers, Answers, Answers], server: FakeGpuServer
 ) -> None:
-    """An unreachable server: cannot_connect with the server's address."""
+    """An unreachable server: cannot_connect with its address; unavailable until it is back."""
+    writes: list[str] = []
+
+    @callback
+    def on_state(event: Event) -> None:
+        if event.data["entity_id"] == ART_GENERATOR:
+            writes.append(event.data["new_state"].state)
+
+    hass.bus.async_listen("state_changed", on_state)
+    await hass.services.async_call(DOMAIN, "generate", {"prompt": "a fox"}, blocking=True)
+    assert writes == []  # the frame's own progress does not touch the entity
     await server.stop()
     with pytest.raises(HomeAssistantError) as caught:
         await generate_image(hass, ART_GENERATOR, "a fox")
     assert caught.value.translation_key == "cannot_connect"
     assert server.url in str(caught.value)
+    await next_health_check(hass)
+    assert hass.states.get(ART_GENERATOR).state == STATE_UNAVAILABLE
+    await server.start()
+    await next_health_check(hass)
+    assert hass.states.get(ART_GENERATOR).state != STATE_UNAVAILABLE
+    await generate_image(hass, ART_GENERATOR, "a fox")
 
 
 async def test_frame_paints_through_ai_task(
