@@ -298,6 +298,10 @@ async def test_to_png_refuses() -> None:
         to_png(buffer.getvalue())
     large = to_png(jpeg((4000, 1000), (9, 9, 9)))
     assert size_of(large) == (MAX_SIDE, MAX_SIDE // 4)
+    with Image.open(io.BytesIO(to_png(png_with_alpha((8, 8))))) as flattened:
+        assert flattened.mode == "RGB"
+        red, green, blue = flattened.getpixel((4, 4))  # half green on white
+        assert abs(red - 127) <= 1 and abs(green - 191) <= 1 and abs(blue - 127) <= 1
 
 
 async def test_options_flow(
