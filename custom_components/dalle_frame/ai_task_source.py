@@ -42,6 +42,10 @@ async def async_paint(hass: HomeAssistant, entity_id: str, prompt: str) -> Gener
     # Imported here: ai_task is an after-dependency that this frame's platform loads.
     from homeassistant.components import ai_task, media_source
 
+    if ai_task.DOMAIN not in hass.config.components:
+        raise AITaskFailedError(
+            entity_id=entity_id, reason="the AI Task integration is not loaded (see the log)"
+        )
     started = time.monotonic()
     try:
         async with asyncio.timeout(AI_TASK_TIMEOUT_SECONDS):

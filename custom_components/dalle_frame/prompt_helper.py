@@ -64,8 +64,11 @@ def checked_prompt(answer: object) -> str:
 
 async def async_ask_helper(hass: HomeAssistant, entity_id: str, instructions: str) -> object:
     """Send `instructions` to a conversation agent or an AI Task entity; return its answer."""
+    domain = entity_id.partition(".")[0]
+    if domain not in hass.config.components:
+        raise PromptHelperError(f"the {domain} integration is not loaded")
     # Imported here: conversation and ai_task are after-dependencies, loaded when used.
-    if entity_id.startswith("ai_task."):
+    if domain == "ai_task":
         from homeassistant.components import ai_task
 
         result = await ai_task.async_generate_data(

@@ -357,3 +357,15 @@ async def test_ai_task_source_odd_answers(
     with pytest.raises(HomeAssistantError) as caught:
         await ai_task_source.async_paint(hass, "ai_task.painter", "a fox")
     assert reason in str(caught.value)
+
+
+async def test_ai_task_source_without_ai_task(hass: HomeAssistant) -> None:
+    """Where HA's AI Task integration is not loaded, the reason says so."""
+    assert "ai_task" not in hass.config.components
+    with pytest.raises(HomeAssistantError) as caught:
+        await ai_task_source.async_paint(hass, "ai_task.painter", "a fox")
+    assert caught.value.translation_key == "ai_task_failed"
+    assert caught.value.translation_placeholders == {
+        "entity_id": "ai_task.painter",
+        "reason": "the AI Task integration is not loaded (see the log)",
+    }

@@ -181,3 +181,16 @@ def test_checked_prompt_refuses(answer: object) -> None:
     """Empty, several lines, control characters and non-text are refused."""
     with pytest.raises(PromptHelperError):
         checked_prompt(answer)
+
+
+@pytest.mark.parametrize("helper", ["ai_task.writer", "conversation.agent"])
+async def test_helper_without_its_integration(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture, helper: str
+) -> None:
+    """Where the helper's integration is not loaded: the list, and the log says why."""
+    prompt = await prompt_helper.async_surprise_prompt(
+        hass, {CONF_PROMPT_HELPER: helper}, lambda: "a built-in prompt"
+    )
+    assert prompt == "a built-in prompt"
+    domain = helper.partition(".")[0]
+    assert f"the {domain} integration is not loaded" in caplog.text
