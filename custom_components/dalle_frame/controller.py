@@ -197,6 +197,7 @@ class FrameController:
             if art.source is None:
                 self.prompt = self.prompt or art.prompt
         self.photos.configure(self._entry.options)
+        self.photos.resume_after(await self.history.async_newest_source())
         self.auto.async_configure(self._entry.options)
         self.auto.async_start(
             saved.auto_enabled,

@@ -85,6 +85,14 @@ class HistoryKeeper:
             self._history.load_art, self._rng.choice(candidates)
         )
 
+    async def async_newest_source(self) -> str | None:
+        """Return where the newest photo (a picture with a source) came from, or None."""
+        try:
+            items = await self._hass.async_add_executor_job(self._history.items)
+        except OSError:
+            return None
+        return next((item.source for item in items if item.source is not None), None)
+
     async def async_prune(self, size: int) -> None:
         """Keep at most `size` pictures; a failure is logged."""
         try:

@@ -5,7 +5,8 @@ browsed through HA's media_source API (the folder's own images, not its sub-fold
 image is resolved to its file, read in the executor and turned into PNG (``to_png``). Photos
 come in random order or by name, each shown once until all have been (then the round starts
 again); a file that is not an image, too large or unreadable is skipped with a warning and the
-next one is tried. The round lives in memory: a restart begins a new one.
+next one is tried. The round lives in memory: after a restart the order goes on after the
+newest photo in the history, and a random round starts anew.
 
 An image entity (a camera snapshot, HA's ``collection_image``, another integration's picture)
 gives its current image through the image component's ``async_get_image``.
@@ -82,6 +83,7 @@ class MediaFolderSource:
         self.order = order
         self._rng = rng
         self._shown: set[str] = set()
+        self.resume_after: str | None = None
 
     async def async_next_picture(self) -> SourcePicture:
         """Return the next readable image; skip (and log) the unusable ones."""
@@ -90,6 +92,9 @@ class MediaFolderSource:
             raise NoPictureError(source=self.folder_id, reason="it holds no images")
         ids = {image.media_content_id for image in images}
         self._shown &= ids
+        if self.resume_after is not None and self.order == "in_order" and not self._shown:
+            self._shown = {media_id for media_id in ids if media_id <= self.resume_after}
+        self.resume_after = None
         failed: set[str] = set()
         last_reason = ""
         for _round in range(2):  # the rest of this round, then a new one
@@ -174,6 +179,14 @@ class PhotoSources:
             self.current = ImageEntitySource(self._hass, entity)
         else:
             self.current = None
+
+    def resume_after(self, source: str | None) -> None:
+        """Go on in order after `source`, the last photo shown (from the history at start)."""
+        current = self.current
+        if isinstance(current, MediaFolderSource) and (source or "").startswith(
+            f"{current.folder_id}/"
+        ):
+            current.resume_after = source
 
     def require(self) -> PictureSource:
         """Return the configured source; raise NoPictureError when there is none."""

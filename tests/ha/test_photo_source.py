@@ -163,6 +163,8 @@ async def test_history_restores_a_photo(
     assert controller.art is not None
     assert controller.art.source == f"{ALBUM}/a_sunset.jpg"
     assert controller.prompt is None
+    await controller.async_show_photo()  # by name, after the one shown before the reload
+    assert controller.art.source == f"{ALBUM}/b_tree.png"
 
 
 async def test_random_order_without_repeats(
