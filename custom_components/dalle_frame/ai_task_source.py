@@ -1,16 +1,16 @@
 """A frame source that paints through an AI Task entity the user picked (cloud or local).
 
 `ai_task.async_generate_image` asks the entity, stores the picture in HA's media folder and
-returns its media-source id; the bytes are read back from there (any image format; not PNG
-is converted), so the picture takes the frame's usual path: history, Art image, Frame render.
-AI Task entities take no seed: their pictures carry seed 0. Every failure becomes an
-`AITaskFailedError` that names the entity and the reason.
+returns its media-source id; the bytes are read back from there (a PNG as it is, another
+format converted as photos are: `picture_sources.to_png`), so the picture takes the frame's
+usual path: history, Art image, Frame render. AI Task entities take no seed: their pictures
+carry seed 0. Every failure becomes an `AITaskFailedError` that names the entity and the
+reason.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,11 +18,11 @@ from typing import Any, Final
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from PIL import Image, UnidentifiedImageError
 
 from .api import PNG_SIGNATURE, GeneratedImage
 from .const import CONF_AI_TASK_ENTITY, DOMAIN, LOGGER
 from .errors import AITaskFailedError
+from .picture_sources import to_png
 
 # A cloud model may queue and take minutes; what must not happen is waiting forever.
 AI_TASK_TIMEOUT_SECONDS: Final = 600.0
@@ -85,17 +85,10 @@ def _reason(err: HomeAssistantError) -> str:
 
 
 def _read_as_png(path: Path) -> bytes:
-    """Read the stored picture (blocking); convert it to PNG when it is another format."""
+    """Read the stored picture (blocking); another format is converted like a photo."""
     if path.stat().st_size > MAX_IMAGE_BYTES:
         raise ValueError("the picture is larger than 64 MiB")
     data = path.read_bytes()
     if data.startswith(PNG_SIGNATURE):
-        return data
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            buffer = io.BytesIO()
-            image.convert("RGBA" if "A" in image.getbands() else "RGB").save(buffer, "PNG")
-    except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"the file is not a picture ({err})") from err
-    return buffer.getvalue()
+        return data  # as painted; a broken PNG is refused by the renderer
+    return to_png(data)

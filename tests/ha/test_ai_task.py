@@ -215,7 +215,7 @@ async def test_frame_paints_through_ai_task(
     [
         ("ai_task.painter", "error", "quota used up"),
         ("ai_task.painter", "crash", "unexpected error (RuntimeError: socket closed)"),
-        ("ai_task.painter", "not_a_picture", "not a picture"),
+        ("ai_task.painter", "not_a_picture", "not an image"),
         ("ai_task.gone", None, "ai_task.gone"),
         ("ai_task.writer", None, "ai_task.writer"),
     ],
