@@ -105,6 +105,7 @@ async def test_a_failed_upscaler_download_leaves_generation_working(
     health = await wait_until_ready(client)
     upscaler = health["generator"]["upscaler"]
     assert upscaler["model"] == "realesr-general-x4v3" and upscaler["ready"] is False
+    assert upscaler["scale"] == 4  # health's schema: an integer even while it is missing
     assert "HTTP 404" in upscaler["error"]
     response = await client.post(
         "/v1/generate", json={**PROMPT, "width": 800, "height": 480}, headers=AUTH

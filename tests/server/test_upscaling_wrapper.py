@@ -117,7 +117,7 @@ def test_without_an_upscaler_pictures_come_as_painted() -> None:
     assert isinstance(picture, Picture) and picture.width == 64
     upscaler_health = model.describe()["upscaler"]
     assert upscaler_health == {
-        "model": "realesr-general-x4v3", "scale": None, "ready": False, "error": "HTTP 404",
+        "model": "realesr-general-x4v3", "scale": 4, "ready": False, "error": "HTTP 404",
     }  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from typing import Final
 from ..downloads import DownloadError, DownloadProgress
 from ..generation.text_to_image import TextToImage
 from ..settings import ServerSettings
+from .network import TEST_SHAPE
 from .onnx_upscaler import OnnxUpscaler
 from .pretrained import PRETRAINED_UPSCALERS, ensure_pretrained_upscaler
 from .tiny_model import TEST_UPSCALER_NAME, TEST_UPSCALER_NOTICE, ensure_test_upscaler
@@ -49,7 +50,14 @@ async def with_upscaler(
             name,
             error,
         )
-        return UpscalingTextToImage(generator, None, upscaler_name=name, upscaler_error=str(error))
+        spec = PRETRAINED_UPSCALERS.get(name)
+        return UpscalingTextToImage(
+            generator,
+            None,
+            upscaler_name=name,
+            upscaler_error=str(error),
+            upscaler_scale=spec.shape.scale if spec is not None else TEST_SHAPE.scale,
+        )
     _LOGGER.info(
         "Upscaler %s ready: %dx, tiles of %dx%d, on %s",
         name,

@@ -33,12 +33,17 @@ class UpscalingTextToImage(TextToImage):
         *,
         upscaler_name: str,
         upscaler_error: str | None = None,
+        upscaler_scale: int = 4,
     ) -> None:
-        """`upscaler` None with `upscaler_error`: it failed to load (health shows why)."""
+        """`upscaler` None with `upscaler_error`: it failed to load (health shows why).
+
+        `upscaler_scale` is the scale health shows while there is no upscaler to ask.
+        """
         self.inner = inner
         self.upscaler = upscaler
         self.upscaler_name = upscaler_name
         self.upscaler_error = upscaler_error
+        self.upscaler_scale = upscaler.scale if upscaler is not None else upscaler_scale
         self.model_name = inner.model_name
         self.device = inner.device
         self.dtype = inner.dtype
@@ -62,7 +67,7 @@ class UpscalingTextToImage(TextToImage):
             **self.inner.describe(),
             "upscaler": {
                 "model": self.upscaler_name,
-                "scale": None if self.upscaler is None else self.upscaler.scale,
+                "scale": self.upscaler_scale,
                 "ready": self.upscaler is not None,
                 "error": self.upscaler_error,
             },
