@@ -24,8 +24,8 @@ TASK_NAME: Final = f"{DOMAIN} surprise prompt"
 _QUOTES: Final = "\"'`“”‘’«»"
 _INSTRUCTIONS: Final = (
     "Write one prompt for an AI painting that will hang in a picture frame at home. "
-    "Describe the subject and an art style in one short sentence of at most 20 words, "
-    "something surprising and beautiful. Answer with the prompt only: one line, "
+    "Describe the subject and an art style in English, in one short sentence of at most "
+    "20 words, something surprising and beautiful. Answer with the prompt only: one line, "
     "no quotes, no explanation. For a sense of the kind (do not copy it): {example}"
 )
 

@@ -78,6 +78,7 @@ async def test_helper_writes_the_prompt(
     assert server.requests[-1]["prompt"] == response["prompt"]
     (asked,) = answers.asked
     assert "one line" in asked
+    assert "in English" in asked
     example = asked.rsplit(": ", 1)[1]
     assert is_builtin(loaded_entry, example)
     # Regenerate keeps the prompt and asks nobody.
