@@ -10,11 +10,13 @@ import io
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 from aiohttp import web
 from PIL import Image
 
 from dalle_frame_server.api.app import create_app
+from dalle_frame_server.api.openapi import openapi_document
 from dalle_frame_server.settings import ServerSettings
 from tests.server.conftest import AUTH, TOKEN
 from tests.server.helpers import wait_until_ready
@@ -22,6 +24,23 @@ from tests.server.helpers import wait_until_ready
 PROMPT = {"prompt": "a lighthouse at dusk", "seed": 7}
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def _json_schema(schema: object) -> object:
+    """Turn an OpenAPI 3.0 schema into JSON Schema (`nullable` becomes a null alternative)."""
+    if isinstance(schema, list):
+        return [_json_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    converted = {key: _json_schema(value) for key, value in schema.items() if key != "nullable"}
+    return {"anyOf": [converted, {"type": "null"}]} if schema.get("nullable") else converted
+
+
+def assert_upscaler_matches_the_health_schema(upscaler: object) -> None:
+    """Validate health's generator.upscaler against the served OpenAPI document."""
+    health = openapi_document("test", token_required=True)["components"]["schemas"]["Health"]
+    schema = health["properties"]["generator"]["properties"]["upscaler"]
+    jsonschema.validate(upscaler, _json_schema(schema))
 
 
 @pytest.fixture
@@ -53,6 +72,7 @@ async def test_a_256_picture_asked_as_800x480_comes_back_800x480(upscaling_clien
         "ready": True,
         "error": None,
     }
+    assert_upscaler_matches_the_health_schema(health["generator"]["upscaler"])
 
 
 async def test_upscale_false_returns_the_painted_picture(upscaling_client) -> None:
@@ -106,6 +126,7 @@ async def test_a_failed_upscaler_download_leaves_generation_working(
     upscaler = health["generator"]["upscaler"]
     assert upscaler["model"] == "realesr-general-x4v3" and upscaler["ready"] is False
     assert upscaler["scale"] == 4  # health's schema: an integer even while it is missing
+    assert_upscaler_matches_the_health_schema(upscaler)
     assert "HTTP 404" in upscaler["error"]
     response = await client.post(
         "/v1/generate", json={**PROMPT, "width": 800, "height": 480}, headers=AUTH
