@@ -152,8 +152,9 @@ def painted_size(
 
     min-dalle paints its default square times `grid_size`, whatever the size asked for (the
     upscaler brings it to width x height). A diffusion model keeps the asked aspect: the size
-    is scaled into the pixel budget and between the side limits, then each side is rounded to
-    the model's multiple (and shrunk a multiple at a time while still over the budget).
+    is scaled into the pixel budget and between the side limits, then each side is rounded
+    down or up to the model's multiple: of the pairs within the budget, the one closest to
+    the asked aspect (the larger on a tie).
     Neither width nor height given: the default size.
     """
     if capabilities.family == "min-dalle":
@@ -173,10 +174,21 @@ def painted_size(
     )
     scale = max(scale, capabilities.min_side / min(width, height))
 
-    def fit(side: float) -> int:
-        return min(highest, max(lowest, round(side / multiple) * multiple))
+    def near(side: float) -> list[int]:
+        below, above = math.floor(side / multiple), math.ceil(side / multiple)
+        return sorted({min(highest, max(lowest, n * multiple)) for n in (below, above)})
 
-    painted_w, painted_h = fit(width * scale), fit(height * scale)
+    aspect = width / height
+    fitting = [
+        (abs(w / h - aspect) / aspect, -w * h, w, h)
+        for w in near(width * scale)
+        for h in near(height * scale)
+        if w * h <= capabilities.max_pixels
+    ]
+    if fitting:
+        _, _, painted_w, painted_h = min(fitting)
+    else:
+        painted_w, painted_h = near(width * scale)[0], near(height * scale)[0]
     while painted_w * painted_h > capabilities.max_pixels:
         if painted_w >= painted_h and painted_w > lowest:
             painted_w -= multiple

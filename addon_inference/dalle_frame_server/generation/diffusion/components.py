@@ -12,15 +12,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import nn
 
 from .presets import DiffusionPreset, PipelineKind
-
-if TYPE_CHECKING:
-    from diffusers import AutoencoderKL, UNet2DConditionModel
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -32,10 +29,11 @@ class PipelineParts:
     kind: PipelineKind
     tokenizers: list[Any]
     text_encoders: list[nn.Module]
-    unet: UNet2DConditionModel
-    vae: AutoencoderKL
-    """The VAE without its encoder (decode only)."""
-    scheduler_class: type
+    unet: Any
+    """The UNet2DConditionModel (Any: diffusers' lazy imports give mypy no types)."""
+    vae: Any
+    """The AutoencoderKL without its encoder (decode only)."""
+    scheduler_class: Any
     scheduler_config: dict[str, Any]
     compute_dtype: torch.dtype
     """The dtype the arithmetic runs in (weights may be stored in half and upcast per layer)."""

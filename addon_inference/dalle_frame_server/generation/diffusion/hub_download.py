@@ -139,6 +139,7 @@ def download_error(files: HubFiles, name: str, error: Exception) -> DownloadErro
         EntryNotFoundError,
         FileMetadataError,
         HfHubHTTPError,
+        LocalEntryNotFoundError,
         RepositoryNotFoundError,
         RevisionNotFoundError,
     )
@@ -146,6 +147,10 @@ def download_error(files: HubFiles, name: str, error: Exception) -> DownloadErro
     label = f"{files.repo}/{name} at {files.revision[:12]}"
     cause: BaseException | None = error
     while cause is not None:
+        if isinstance(cause, LocalEntryNotFoundError):
+            # "not in the cache and the hub could not be asked": the reason is its cause
+            cause = cause.__cause__ or cause.__context__
+            continue
         if isinstance(cause, (RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError)):
             return DownloadError(
                 f"{label} is not on the hub ({type(cause).__name__}); check the download URL",
@@ -173,9 +178,9 @@ def download_error(files: HubFiles, name: str, error: Exception) -> DownloadErro
 
 def _progress_bar_class(label: str, progress: DownloadProgress | None) -> Any:
     """Return a tqdm class that reports huggingface_hub's progress to `progress`, silently."""
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # type: ignore[import-untyped]
 
-    class ProgressReport(tqdm):  # type: ignore[misc,valid-type]
+    class ProgressReport(tqdm):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             self._done = int(kwargs.get("initial") or 0)
             self._total = kwargs.get("total")

@@ -15,7 +15,7 @@ import logging
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import torch
 
@@ -105,7 +105,7 @@ def build_pipeline(kind: str, folder: Path) -> None:
         cross_attention_dim=TEXT_HIDDEN * (2 if sdxl else 1),
         use_linear_projection=True,
         norm_num_groups=8,
-        **unet_extra,  # type: ignore[arg-type]
+        **unet_extra,
     )
     # Four blocks, as the real VAEs: 8x between latents and pixels.
     vae = AutoencoderKL(
@@ -127,7 +127,7 @@ def build_pipeline(kind: str, folder: Path) -> None:
         timestep_spacing="trailing",
         steps_offset=1,
     )
-    pipeline: StableDiffusionPipeline | StableDiffusionXLPipeline
+    pipeline: Any
     if sdxl:
         pipeline = StableDiffusionXLPipeline(
             vae=vae,
@@ -145,14 +145,14 @@ def build_pipeline(kind: str, folder: Path) -> None:
             tokenizer=tokenizer,
             unet=unet,
             scheduler=scheduler,
-            safety_checker=None,  # type: ignore[arg-type]
-            feature_extractor=None,  # type: ignore[arg-type]
+            safety_checker=None,
+            feature_extractor=None,
             requires_safety_checker=False,
         )
     pipeline.save_pretrained(folder, safe_serialization=True)
 
 
-def make_clip_tokenizer() -> object:
+def make_clip_tokenizer() -> Any:
     """Return a CLIP BPE tokenizer over bytes with a few merges, written here (no hub)."""
     from transformers import CLIPTokenizer
 
@@ -162,7 +162,7 @@ def make_clip_tokenizer() -> object:
     vocab_list += ["th", "the</w>", "an", "and</w>", "ca", "cat</w>"]
     vocab_list += ["<|startoftext|>", "<|endoftext|>"]
     vocab = {token: index for index, token in enumerate(vocab_list)}
-    return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=77)
+    return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=77)  # type: ignore[arg-type]
 
 
 def _byte_characters() -> list[str]:

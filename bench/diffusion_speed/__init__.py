@@ -1,0 +1,1 @@
+"""Benchmark: the server's DiffusionGenerator against a stock diffusers pipeline call."""
