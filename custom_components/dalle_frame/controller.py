@@ -41,7 +41,7 @@ from .model_settings import generation_settings
 from .models import Art, FrameStatus, GenerationResult
 from .photo_source import PhotoSources
 from .picture_sources import PictureSource
-from .prompt_helper import async_surprise_prompt
+from .prompt_helper import async_surprise_prompt, prompt_helper_entity
 from .prompts import PromptList
 from .render import RenderError, render_frame
 from .state_store import FrameRenderRecord, FrameStateStore, SavedState
@@ -274,6 +274,9 @@ class FrameController:
 
     async def _async_new_prompt_locked(self, seed: int | None = None) -> GenerationResult:
         """Generate with a new prompt; show a history picture if the server is down."""
+        if prompt_helper_entity(self._entry.options) is not None:
+            self.status, self.progress = FrameStatus.GENERATING, 0  # while the helper writes
+            self._async_notify()
         prompt = await async_surprise_prompt(
             self._hass,
             self._entry.options,

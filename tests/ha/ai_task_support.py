@@ -62,12 +62,17 @@ class Answers:
     text: object = "a lighthouse in a storm, oil painting"
     error: Exception | None = None
     hang: bool = False
+    gate: asyncio.Event | None = None  # answer only once it is set
     asked: list[str] = field(default_factory=list)
+    was_asked: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def _wait_or_fail(self, instructions: str) -> None:
         self.asked.append(instructions)
+        self.was_asked.set()
         if self.hang:
             await asyncio.Event().wait()
+        if self.gate is not None:
+            await self.gate.wait()
         if self.error is not None:
             raise self.error
 

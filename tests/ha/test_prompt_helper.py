@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +73,13 @@ async def test_helper_writes_the_prompt(
     _, writer, agent = ai_services
     answers = writer if helper == "ai_task.writer" else agent
     answers.text = '  "A fox   in the snow, ukiyo-e woodblock print"\n'
+    answers.gate = asyncio.Event()
     await use_helper(hass, loaded_entry, helper)
-    response = await new_prompt(hass)
+    pressed = hass.async_create_task(new_prompt(hass))
+    await answers.was_asked.wait()
+    assert hass.states.get("sensor.frame_status").state == "generating"  # while it writes
+    answers.gate.set()
+    response = await pressed
     assert response["prompt"] == "A fox in the snow, ukiyo-e woodblock print"
     assert server.requests[-1]["prompt"] == response["prompt"]
     (asked,) = answers.asked
