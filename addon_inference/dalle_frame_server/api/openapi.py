@@ -450,6 +450,12 @@ def _schemas() -> dict[str, Any]:
                                 "model": {"type": "string"},
                                 "scale": {"type": "integer", "minimum": 1},
                                 "ready": {"type": "boolean"},
+                                "error": {
+                                    "type": "string",
+                                    "nullable": True,
+                                    "description": "Why the upscaler could not be loaded "
+                                    "(pictures then come as painted)",
+                                },
                             },
                         },
                         "queue": {
