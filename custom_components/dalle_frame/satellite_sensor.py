@@ -95,8 +95,8 @@ SATELLITE_SENSORS: tuple[SatelliteSensorDescription, ...] = (
         value_fn=lambda monitor: monitor.boot_time,
     ),
     SatelliteSensorDescription(
-        key="satellite_wifi_signal",
-        translation_key="satellite_wifi_signal",
+        key="satellite_wi_fi_signal",
+        translation_key="satellite_wi_fi_signal",
         device_class=SensorDeviceClass.SIGNAL_STRENGTH,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
@@ -104,8 +104,8 @@ SATELLITE_SENSORS: tuple[SatelliteSensorDescription, ...] = (
         value_fn=lambda monitor: monitor.report.wifi_signal if monitor.report else None,
     ),
     SatelliteSensorDescription(
-        key="satellite_disk_free",
-        translation_key="satellite_disk_free",
+        key="satellite_free_disk",
+        translation_key="satellite_free_disk",
         device_class=SensorDeviceClass.DATA_SIZE,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfInformation.BYTES,

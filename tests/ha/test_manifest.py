@@ -41,8 +41,8 @@ ENTITY_KEYS = {
     "select": {"auto_source"},
     "sensor": {"status", "generation_time", "next_auto_run"}
     | {"satellite_version", "satellite_panel", "last_refresh", "refresh_time"}
-    | {"satellite_cpu_temperature", "satellite_uptime", "satellite_wifi_signal"}
-    | {"satellite_disk_free"},
+    | {"satellite_cpu_temperature", "satellite_uptime", "satellite_wi_fi_signal"}
+    | {"satellite_free_disk"},
     "stt": {"speech_to_text"},
     "switch": {"auto_mode"},
     "text": {"prompt"},
