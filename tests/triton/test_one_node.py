@@ -174,3 +174,38 @@ async def test_node_refuses_a_request_it_cannot_read(stack: dict[str, Any]) -> N
     assert event["type"] == "error"
     assert event["status"] == 400
     assert "colour" in event["message"]
+
+
+async def test_full_queue_answers_429_as_today(
+    stack: dict[str, Any], session: aiohttp.ClientSession
+) -> None:
+    """One running on the node and queue_size (4) waiting at the front: the next gets 429."""
+    front = stack["front"]
+
+    async def generate(seed: int) -> int:
+        async with session.post(
+            f"{front.url}/v1/generate",
+            json={"prompt": "queue", "seed": seed},
+            headers=front.headers,
+        ) as response:
+            await response.read()
+            return response.status
+
+    waiting = [asyncio.create_task(generate(seed)) for seed in range(5)]
+    try:
+        for _attempt in range(100):
+            queue = (await front.health(session))["generator"]["queue"]
+            if queue["running"] and queue["waiting"] == queue["size"]:
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise AssertionError(f"the queue never filled: {queue}")
+        async with session.post(
+            f"{front.url}/v1/generate", json={"prompt": "one too many"}, headers=front.headers
+        ) as response:
+            assert response.status == 429
+            assert (await response.json())["error"]["code"] == "queue_full"
+    finally:
+        for task in waiting:
+            task.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
