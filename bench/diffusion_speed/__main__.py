@@ -2,7 +2,8 @@
 
     .venvs/server/bin/python -m bench.diffusion_speed [--weights sd-turbo-shaped] [--rounds 2]
 
-Same weights, seed, prompt and size, one variant per process (so each peak RSS is its own):
+Same weights, seed, prompt and size, one variant per process (so each peak RSS is its own),
+`--rounds` processes per variant taking turns (the quickest picture is kept):
 `ours` (the server's loader and generator, PNG encoding included) and `stock`
 (`StableDiffusionPipeline.from_pretrained(...)(...)`, float32, guidance 0). The default
 weights are SD-Turbo-shaped random weights (its real configs, random init, written once to
@@ -40,7 +41,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=1)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--prompt", default="a lighthouse in a storm, oil painting")
-    parser.add_argument("--rounds", type=int, default=1, help="pictures per variant")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="processes per variant, alternating; best time kept"
+    )
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     parser.add_argument("--batch", type=int, default=1, help="also time N singles vs a batch")
     parser.add_argument("--models-dir", type=Path, default=DEFAULT_BENCH_DIR)
@@ -73,6 +76,14 @@ def run_variant(variant: str, job: dict[str, Any]) -> dict[str, Any]:
     if completed.returncode != 0:
         raise SystemExit(f"{variant} failed:\n{completed.stderr[-4000:]}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def _best(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return the run with the quickest picture, with every run's picture time and peak RSS."""
+    best = dict(min(runs, key=lambda run: min(run["paint_s"])))
+    best["paint_s"] = [time for run in runs for time in run["paint_s"]]
+    best["peak_rss_mb"] = max(run["peak_rss_mb"] for run in runs)
+    return best
 
 
 def pixels(path: str) -> np.ndarray:
@@ -109,7 +120,13 @@ def main(argv: list[str] | None = None) -> None:
         )
     )
     print(f"{width}x{height}, {args.steps} step(s), seed {args.seed}, {threads} torch threads")
-    results = {variant: run_variant(variant, job) for variant in ("stock", "ours")}
+    # One process per variant and round, the order alternating: a noisy machine slows both.
+    runs: dict[str, list[dict[str, Any]]] = {"stock": [], "ours": []}
+    for round_index in range(args.rounds):
+        order = ("stock", "ours") if round_index % 2 == 0 else ("ours", "stock")
+        for variant in order:
+            runs[variant].append(run_variant(variant, {**job, "rounds": 1}))
+    results = {variant: _best(variant_runs) for variant, variant_runs in runs.items()}
     ours, stock = pixels(results["ours"]["png"]), pixels(results["stock"]["png"])
     difference = np.abs(ours.astype(np.int16) - stock.astype(np.int16))
     identical = bool(ours.shape == stock.shape and not difference.any())

@@ -85,3 +85,21 @@ def test_add_on_options_and_docs_name_every_preset() -> None:
         assert f"|{name}" in config
         assert f"`{name}`" in docs
         assert name in translation
+
+
+def test_the_server_starts_without_diffusers() -> None:
+    """min-dalle servers (the arm64 root among them) need neither diffusers nor the hub."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "for name in ('diffusers', 'huggingface_hub', 'transformers', 'safetensors'):\n"
+        "    sys.modules[name] = None\n"
+        "import dalle_frame_server.__main__, dalle_frame_server.loading\n"
+        "import dalle_frame_server.api.app\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]

@@ -126,7 +126,10 @@ class DiffusionGenerator(TextToImage):
             if alive:
                 for index, image in zip(alive, self._decode(latents), strict=True):
                     outcomes[index] = image
-        return [outcome for outcome in outcomes if outcome is not None]
+        finished = [outcome for outcome in outcomes if outcome is not None]
+        if len(finished) != len(requests):
+            raise RuntimeError("a request of the batch got neither a picture nor an error")
+        return finished
 
     def _denoise(
         self,
