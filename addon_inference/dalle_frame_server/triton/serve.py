@@ -84,8 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-batch-size",
         type=int,
         default=int(env("DALLE_FRAME_TRITON_MAX_BATCH", "8")),
-        help="requests Triton's dynamic batcher may join in one turn where the model batches "
-        "(1 where it does not; default 8)",
+        help="at most this many requests in one turn of Triton's dynamic batcher; the node "
+        "takes fewer where the model cannot join that many (probed at start; default 8)",
     )
     parser.add_argument(
         "--max-queue-delay-ms",
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     generators = [_load_generator(base, device) for device in devices]
     transcriber, asr_error = _load_transcriber(base)
-    max_batch_size = args.max_batch_size if _batches(generators[0]) else 1
+    max_batch_size = _batch_size(generators[0], args.max_batch_size)
     info = node_info(generators, transcriber, max_batch_size=max_batch_size, asr_error=asr_error)
     _LOGGER.info("Serving %s", json.dumps(info))
     _serve(args, generators, transcriber, info)
@@ -161,14 +161,27 @@ def _load_transcriber(base: ServerSettings) -> tuple[Transcriber | None, str | N
         return None, f"{type(error).__name__}: {error}"
 
 
-def _batches(generator: TextToImage) -> bool:
-    """Whether two requests of one size may ever share a turn (then batching is worth it)."""
-    return any(
+def _batch_size(generator: TextToImage, limit: int) -> int:
+    """Return the dynamic batcher's size: how many requests may share a turn (1: none).
+
+    1-image requests (the usual ones) set it: the most of them `can_batch` joins, up to
+    `limit`. Where only larger grids join, `limit` (the turns are split by `can_batch` then).
+    """
+    best = 1
+    for count in range(2, limit + 1):
+        if not generator.can_batch(
+            [GenerationRequest(prompt="probe", seed=seed) for seed in range(count)]
+        ):
+            break
+        best = count
+    if best == 1 and any(
         generator.can_batch(
             [GenerationRequest(prompt="probe", seed=seed, grid_size=grid) for seed in (0, 1)]
         )
-        for grid in generator.capabilities.grid_sizes
-    )
+        for grid in generator.capabilities.grid_sizes[1:]
+    ):
+        return limit
+    return best
 
 
 def _serve(
