@@ -1,3 +1,3 @@
 """dalle_frame Raspberry Pi satellite."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
