@@ -41,7 +41,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterato
         yield {"node": node, "front": front, "reference": reference}
     finally:
         front.stop()
-        node.stop()
+        node.kill()  # a picture the last test left running would delay a clean stop
         reference.stop()
 
 
@@ -182,30 +182,36 @@ async def test_full_queue_answers_429_as_today(
     """One running on the node and queue_size (4) waiting at the front: the next gets 429."""
     front = stack["front"]
 
-    async def generate(seed: int) -> int:
+    async def generate(seed: int, grid_size: int = 1) -> int:
         async with session.post(
             f"{front.url}/v1/generate",
-            json={"prompt": "queue", "seed": seed},
+            json={"prompt": "queue", "seed": seed, "grid_size": grid_size},
             headers=front.headers,
         ) as response:
             await response.read()
             return response.status
 
-    waiting = [asyncio.create_task(generate(seed)) for seed in range(5)]
-    try:
-        for _attempt in range(100):
+    async def queue_reaches(running: bool, waiting: int) -> None:
+        for _attempt in range(150):
             queue = (await front.health(session))["generator"]["queue"]
-            if queue["running"] and queue["waiting"] == queue["size"]:
-                break
+            if queue["running"] == running and queue["waiting"] == waiting:
+                return
             await asyncio.sleep(0.2)
-        else:
-            raise AssertionError(f"the queue never filled: {queue}")
+        answered = [task.result() for task in tasks if task.done()]
+        raise AssertionError(f"the queue is {queue}, answered: {answered}")
+
+    # A 3x3 grid keeps the node busy (nine pictures) while the others queue behind it.
+    tasks = [asyncio.create_task(generate(0, grid_size=3))]
+    try:
+        await queue_reaches(running=True, waiting=0)
+        tasks += [asyncio.create_task(generate(seed)) for seed in range(1, 5)]
+        await queue_reaches(running=True, waiting=4)
         async with session.post(
             f"{front.url}/v1/generate", json={"prompt": "one too many"}, headers=front.headers
         ) as response:
             assert response.status == 429
             assert (await response.json())["error"]["code"] == "queue_full"
     finally:
-        for task in waiting:
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*waiting, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
