@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=env("DALLE_FRAME_MODEL", "mini"),
         help="test: tiny random weights that paint noise (for tests and demos); mini/mega: "
         "min-dalle's real weights, downloaded once; diffusion presets, downloaded once from the "
-        "hub: sd-turbo (CPU-friendly, 1 step at 512 px, ~3 GB RAM, non-commercial licence), "
+        "hub: sd-turbo (CPU-friendly, 1 step at 512 px, ~4 GB RAM, non-commercial licence), "
         "sdxl-turbo (GPU, 8 GB VRAM, non-commercial), sdxl-lightning (GPU, 1024 px, 10 GB VRAM, "
         "openrail++); test-diffusion/test-sdxl: tiny random pipelines that paint noise "
         "(env DALLE_FRAME_MODEL, default mini)",

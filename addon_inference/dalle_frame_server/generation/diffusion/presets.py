@@ -101,8 +101,9 @@ SD_TURBO: Final = DiffusionPreset(
         steps=StepRange(min=1, max=4, default=1),
         licence="Stability AI Community / non-commercial research licence (see the model card)",
     ),
-    memory="2.6 GB download (fp16); about 3 GB of RAM on CPU, 3 GB of VRAM on a GPU",
-    speed="1 step at 512x512: about 10-15 s on 2 CPU cores; well under 0.1 s on an H100",
+    memory="2.6 GB download (fp16); peak about 4 GB of RAM on CPU, 3 GB of VRAM on a GPU",
+    speed="1 step at 512x512: 35-49 s on 2 shared CPU cores (bench.diffusion_speed, "
+    "random weights of its shapes); well under 0.1 s on an H100 (not measured here)",
 )
 
 SDXL_TURBO: Final = DiffusionPreset(
