@@ -144,5 +144,8 @@ async def test_no_node_up_answers_503_and_never_hangs(
         assert response.status == 503
         assert (await response.json())["error"]["code"] == "model_loading"
         assert response.headers["Retry-After"]
-    nodes = nodes_of(await front.health(session)).values()
-    assert not any(node["up"] for node in nodes)
+    health = await front.health(session)
+    assert not any(node["up"] for node in nodes_of(health).values())
+    # Health says so too: loading (as while a local model loads), with the reason.
+    assert health["status"] == "loading"
+    assert "no Triton node is up" in health["generator"]["error"]

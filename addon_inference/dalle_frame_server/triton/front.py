@@ -18,7 +18,7 @@ from aiohttp import web
 from ..asr.base import Transcriber
 from ..errors import ModelNotAvailableError
 from ..generation.text_to_image import TextToImage
-from ..model_slot import ModelSlot
+from ..model_slot import ModelSlot, SlotState
 from ..settings import ServerSettings
 from .nodes import NodePool
 from .remote_models import RemoteTextToImage, RemoteTranscriber
@@ -38,13 +38,19 @@ class TritonFront:
         self.queue = RemoteGenerationQueue(
             settings.queue_size, self.pool, stall_seconds=STALL_SECONDS
         )
+        self._generator_slot: ModelSlot[TextToImage] | None = None
+        self._generator: TextToImage | None = None
 
     async def running(self, _app: web.Application) -> AsyncIterator[None]:
         """Probe the nodes while the application runs (an aiohttp cleanup context)."""
-        task = asyncio.create_task(self.pool.run(), name="probe triton nodes")
+        tasks = [
+            asyncio.create_task(self.pool.run(), name="probe triton nodes"),
+            asyncio.create_task(self._follow_nodes(), name="follow triton nodes"),
+        ]
         yield
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self.pool.close()
 
     async def generator_loader(
@@ -53,7 +59,8 @@ class TritonFront:
         """Wait for a node that is up, then describe its generator."""
         info = await self._first_info(slot)
         slot.name = str(info["model"])
-        return RemoteTextToImage(info, self.pool)
+        self._generator_slot, self._generator = slot, RemoteTextToImage(info, self.pool)
+        return self._generator
 
     async def transcriber_loader(
         self, _settings: ServerSettings, slot: ModelSlot[Transcriber]
@@ -67,6 +74,19 @@ class TritonFront:
         transcriber = RemoteTranscriber(info["asr"], self.pool)
         slot.name = transcriber.model_name
         return transcriber
+
+    async def _follow_nodes(self) -> None:
+        """Keep the generator "loading" (503, health "loading") while no node is up."""
+        while True:
+            await self.pool.wait_change()
+            slot, model = self._generator_slot, self._generator
+            if slot is None or model is None:
+                continue
+            up = bool(self.pool.up_nodes())
+            if up and slot.state is SlotState.LOADING:
+                slot.set_ready(model)
+            elif not up and slot.state is SlotState.READY:
+                slot.set_failed(f"no Triton node is up: {self.pool.summary()}", retrying=True)
 
     async def _first_info(self, slot: ModelSlot[Any]) -> dict[str, Any]:
         """Return the info of the first node found up (all nodes should serve the same models)."""
