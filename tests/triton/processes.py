@@ -46,6 +46,8 @@ class TritonNodeProcess:
     http_port: int = field(default_factory=free_port)
     grpc_port: int = field(default_factory=free_port)
     metrics_port: int = field(default_factory=free_port)
+    model: str = "test"
+    asr_model: str = "test"
     extra_args: list[str] = field(default_factory=list)
     process: Process | None = None
 
@@ -60,7 +62,8 @@ class TritonNodeProcess:
             self.name,
             [
                 str(TRITON_PYTHON), "-m", "dalle_frame_server.triton.serve",
-                "--model", "test", "--asr-model", "test", "--models-dir", str(self.models_dir),
+                "--model", self.model, "--asr-model", self.asr_model,
+                "--models-dir", str(self.models_dir),
                 "--host", HOST, "--http-port", str(self.http_port),
                 "--grpc-port", str(self.grpc_port), "--metrics-port", str(self.metrics_port),
                 *self.extra_args,
