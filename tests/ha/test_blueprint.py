@@ -79,16 +79,16 @@ async def test_blueprint_paints_the_spoken_prompt(
 async def test_blueprint_with_own_sentences_and_frame(
     hass: HomeAssistant, voice_entry: MockConfigEntry, server: FakeGpuServer
 ) -> None:
-    """Own sentences (one without {prompt}) and an explicit frame."""
+    """Own sentences (one without {prompt}; none that the built-in German ones take) and a frame."""
     await _set_up_automation(
         hass,
         {
-            "sentences": ["male ein Bild von {prompt}", "surprise me"],
+            "sentences": ["erschaffe ein Kunstwerk aus {prompt}", "surprise me"],
             "frame": voice_entry.entry_id,
         },
     )
 
-    german = await async_converse(hass, "male ein Bild von einem Apfelbaum")
+    german = await async_converse(hass, "erschaffe ein Kunstwerk aus einem Apfelbaum")
     surprise = await async_converse(hass, "surprise me")
     await hass.async_block_till_done(wait_background_tasks=True)
 

@@ -458,6 +458,30 @@ def _schemas() -> dict[str, Any]:
                                 },
                             },
                         },
+                        "triton": {
+                            "type": "object",
+                            "description": "Triton mode only (--triton-url): the nodes the "
+                            "front sends work to",
+                            "properties": {
+                                "nodes": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "url": {"type": "string"},
+                                            "up": {"type": "boolean"},
+                                            "error": {"type": "string", "nullable": True},
+                                            "model": {"type": "string", "nullable": True},
+                                            "device": {"type": "string", "nullable": True},
+                                            "in_flight": {"type": "integer", "minimum": 0},
+                                            "capacity": {"type": "integer", "minimum": 0},
+                                            "completed": {"type": "integer", "minimum": 0},
+                                            "failed": {"type": "integer", "minimum": 0},
+                                        },
+                                    },
+                                }
+                            },
+                        },
                         "queue": {
                             "type": "object",
                             "properties": {
