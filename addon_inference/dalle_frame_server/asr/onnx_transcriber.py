@@ -8,15 +8,13 @@ import numpy as np
 import onnxruntime
 
 from ..errors import ModelNotAvailableError
+from ..onnx_sessions import CPU_PROVIDER, session_settings
 from .base import Transcriber
 from .ctc import CtcVocabulary
 from .model_folder import AsrModelFolder
 from .wav_audio import normalize_for_wav2vec2
 
 _LOGGER = logging.getLogger(__name__)
-
-_CUDA: str = "CUDAExecutionProvider"
-_CPU: str = "CPUExecutionProvider"
 
 
 class OnnxCtcTranscriber(Transcriber):
@@ -40,23 +38,14 @@ class OnnxCtcTranscriber(Transcriber):
         metadata = folder.read_metadata() or {}
         self.weights = str(metadata.get("weights", "float32"))
         """How the export stored the weights: float32, int8 (CPU) or float16 (GPU)."""
-        options = onnxruntime.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        providers = [_CPU]
-        if use_cuda and _CUDA in onnxruntime.get_available_providers():
-            providers = [_CUDA, _CPU]
-        elif use_cuda:
-            _LOGGER.warning(
-                "ONNX Runtime has no CUDA provider here (install onnxruntime-gpu); ASR runs on CPU"
-            )
+        options, providers = session_settings(threads, use_cuda=use_cuda, purpose="ASR")
         try:
             self._session = onnxruntime.InferenceSession(
                 str(folder.model), options, providers=providers
             )
         except Exception as error:  # onnxruntime raises its own exception types
             advice = "export the model again"
-            if self.weights == "float16" and providers == [_CPU]:
+            if self.weights == "float16" and providers == [CPU_PROVIDER]:
                 advice = (
                     "it was exported with --float16 for GPUs; for a CPU server export it "
                     "without --float16"
@@ -73,7 +62,7 @@ class OnnxCtcTranscriber(Transcriber):
         _LOGGER.info(
             "ASR model %s loaded (%s, %s weights)", model_name, self.provider, self.weights
         )
-        if self.weights == "float16" and self.provider == _CPU:
+        if self.weights == "float16" and self.provider == CPU_PROVIDER:
             _LOGGER.warning(
                 "ASR model %s was exported with --float16 for GPUs; ONNX Runtime's CPU provider "
                 "runs it through float32 casts (no faster, no smaller than float32). For a CPU "

@@ -17,6 +17,7 @@ import numpy as np
 import onnxruntime
 
 from ..errors import ModelNotAvailableError
+from ..onnx_sessions import session_settings
 from .base import ASR_SAMPLE_RATE, Transcriber, Transcription
 from .whisper_features import CHUNK_SAMPLES, log_mel_features
 from .whisper_folder import WhisperConfig, WhisperModelFolder
@@ -24,8 +25,6 @@ from .whisper_tokens import WhisperTokens, WhisperTokensError
 
 _LOGGER = logging.getLogger(__name__)
 
-_CUDA: Final = "CUDAExecutionProvider"
-_CPU: Final = "CPUExecutionProvider"
 MAX_NEW_TOKENS: Final = 224
 """Whisper's own limit per 30 s window (half its 448 positions)."""
 _ONNX_FLOAT: Final = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
@@ -58,16 +57,7 @@ class OnnxWhisperTranscriber(Transcriber):
         self.languages = self.tokens.languages
         metadata = folder.read_metadata() or {}
         self.weights = str(metadata.get("weights", "float32"))
-        options = onnxruntime.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        providers = [_CPU]
-        if use_cuda and _CUDA in onnxruntime.get_available_providers():
-            providers = [_CUDA, _CPU]
-        elif use_cuda:
-            _LOGGER.warning(
-                "ONNX Runtime has no CUDA provider here (install onnxruntime-gpu); ASR runs on CPU"
-            )
+        options, providers = session_settings(threads, use_cuda=use_cuda, purpose="ASR")
         self._encoder = _open(folder.encoder, options, providers)
         self._decoder = _open(folder.decoder, options, providers)
         self._check_interface(folder)

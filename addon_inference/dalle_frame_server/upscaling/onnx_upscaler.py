@@ -9,7 +9,6 @@ that size. The graph takes RGB in [0, 1] as (1, 3, H, W) float32 and returns (1,
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +18,8 @@ import numpy as np
 import onnxruntime
 from PIL import Image
 
+from ..onnx_sessions import session_settings
 from .geometry import cover_crop_box, tile_spans
-
-_LOGGER = logging.getLogger(__name__)
 
 MAX_TARGET_SIDE: Final = 8192
 """The largest side `upscale` produces (a 13.3" panel is 1600x1200)."""
@@ -57,18 +55,11 @@ class OnnxUpscaler:
     ) -> None:
         """Open and check the graph; ValueError says why a graph is not an upscaler."""
         self.model_name = model_name
-        options = onnxruntime.SessionOptions()
+        options, providers = session_settings(
+            threads or os.cpu_count() or 1, use_cuda=use_cuda, purpose="upscaling"
+        )
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.inter_op_num_threads = 1
-        providers = ["CPUExecutionProvider"]
-        if use_cuda and "CUDAExecutionProvider" in onnxruntime.get_available_providers():
-            providers.insert(0, "CUDAExecutionProvider")
-        elif use_cuda:
-            _LOGGER.warning(
-                "Upscaler: ONNX Runtime has no CUDA provider here (install onnxruntime-gpu); "
-                "upscaling on the CPU"
-            )
         try:
             self._session = onnxruntime.InferenceSession(
                 str(graph), sess_options=options, providers=providers
