@@ -192,8 +192,7 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         )
     if not args.diffusion_download_url.startswith(("http://", "https://")):
         raise ValueError(
-            "--diffusion-download-url must be an http(s) URL, not "
-            f"{args.diffusion_download_url!r}"
+            f"--diffusion-download-url must be an http(s) URL, not {args.diffusion_download_url!r}"
         )
     if not args.upscaler_download_url.startswith(("http://", "https://")):
         raise ValueError(
