@@ -27,6 +27,10 @@ if [[ -f "${options}" ]]; then
   export DALLE_FRAME_MODEL; DALLE_FRAME_MODEL="$(option model)"
   export DALLE_FRAME_ASR_MODEL; DALLE_FRAME_ASR_MODEL="$(option asr_model)"
   export DALLE_FRAME_UPSCALER; DALLE_FRAME_UPSCALER="$(option upscaler)"
+  vae_decoder="$(option vae_decoder)"
+  if [[ -n "${vae_decoder}" ]]; then
+    export DALLE_FRAME_VAE_DECODER="${vae_decoder}"
+  fi
   export DALLE_FRAME_BACKEND; DALLE_FRAME_BACKEND="$(option backend)"
   export DALLE_FRAME_QUEUE_SIZE; DALLE_FRAME_QUEUE_SIZE="$(option queue_size)"
   export DALLE_FRAME_LOG_LEVEL; DALLE_FRAME_LOG_LEVEL="$(option log_level)"

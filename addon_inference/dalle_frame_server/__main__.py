@@ -19,6 +19,8 @@ from . import __version__
 from .api.app import create_app
 from .asr.model_folder import DEFAULT_ASR_MODEL, LARGE_ASR_CHECKPOINT, LARGE_ASR_MODEL
 from .asr.pretrained import HUGGING_FACE_URL
+from .generation.diffusion.presets import DIFFUSION_PRESETS
+from .generation.diffusion.tiny_vae import DEFAULT_VAE_DECODER, VAE_DECODERS, check_vae_decoder
 from .generation.min_dalle.backends import BACKEND_NAMES
 from .generation.models.devices import DTYPES, choose_device_and_dtype
 from .generation.models.files import MIN_DALLE_BASE_URL
@@ -83,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=env("DALLE_FRAME_DIFFUSION_DOWNLOAD_URL", HUGGING_FACE_URL),
         help="the hub diffusion presets are downloaded from (env "
         "DALLE_FRAME_DIFFUSION_DOWNLOAD_URL)",
+    )
+    parser.add_argument(
+        "--vae-decoder",
+        choices=VAE_DECODERS,
+        default=env("DALLE_FRAME_VAE_DECODER", DEFAULT_VAE_DECODER),
+        help="diffusion models only: full (the model's own VAE decoder, the stock pixels) or "
+        "tiny (TAESD, MIT, 10 MB downloaded once: decodes several times faster on a CPU, "
+        "pictures approximate) (env DALLE_FRAME_VAE_DECODER, default full)",
     )
     parser.add_argument(
         "--upscaler",
@@ -194,6 +204,13 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         raise ValueError(
             f"--diffusion-download-url must be an http(s) URL, not {args.diffusion_download_url!r}"
         )
+    check_vae_decoder(args.vae_decoder)  # an environment value is not checked by argparse
+    if args.vae_decoder != DEFAULT_VAE_DECODER and args.model not in DIFFUSION_PRESETS:
+        _LOGGER.warning(
+            "--vae-decoder %s applies to diffusion models only; %s keeps its own decoder",
+            args.vae_decoder,
+            args.model,
+        )
     if not args.upscaler_download_url.startswith(("http://", "https://")):
         raise ValueError(
             f"--upscaler-download-url must be an http(s) URL, not {args.upscaler_download_url!r}"
@@ -224,6 +241,7 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         download_url=args.download_url,
         asr_download_url=args.asr_download_url,
         diffusion_download_url=args.diffusion_download_url,
+        vae_decoder=args.vae_decoder,
         triton_urls=triton_urls,
         upscaler=args.upscaler,
         upscaler_download_url=args.upscaler_download_url,

@@ -64,6 +64,7 @@ async def load_generator(settings: ServerSettings, slot: ModelSlot[TextToImage])
             set_detail=slot.set_detail,
             progress=_download_progress(slot),
             endpoint=settings.diffusion_download_url,
+            vae_decoder=settings.vae_decoder,
         )
         return await with_upscaler(
             settings,

@@ -45,6 +45,8 @@ class ServerSettings:
     """The hub pre-exported ASR models are downloaded from (`<url>/<repo>/resolve/<rev>/...`)."""
     diffusion_download_url: str = HUGGING_FACE_URL
     """The hub diffusion presets are downloaded from (huggingface_hub's endpoint)."""
+    vae_decoder: str = "full"
+    """Diffusion models' VAE decoder: "full" (exact) or "tiny" (TAESD, approximate, opt-in)."""
     upscaler: str = "none"
     """Super-resolution after painting: "none", "test" (random weights) or a pretrained name."""
     upscaler_download_url: str = "https://github.com"

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .presets import DiffusionPreset, PipelineKind
+from .tiny_vae import load_tiny_decoder
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -32,11 +33,13 @@ class PipelineParts:
     unet: Any
     """The UNet2DConditionModel (Any: diffusers' lazy imports give mypy no types)."""
     vae: Any
-    """The AutoencoderKL without its encoder (decode only)."""
+    """The AutoencoderKL (or, with the tiny decoder, the AutoencoderTiny) without its encoder."""
     scheduler_class: Any
     scheduler_config: dict[str, Any]
     compute_dtype: torch.dtype
     """The dtype the arithmetic runs in (weights may be stored in half and upcast per layer)."""
+    vae_decoder: str = "full"
+    """Which VAE decoder runs: "full" (the model's own) or "tiny" (TAESD, approximate)."""
 
 
 def load_parts(
@@ -47,11 +50,13 @@ def load_parts(
     *,
     unet_weights: Path | None = None,
     half_storage: bool = False,
+    tiny_vae: Path | None = None,
 ) -> PipelineParts:
     """Load a pipeline folder's parts on `device`, computing in `dtype`.
 
     `unet_weights`: a safetensors state dict replacing the folder's UNet weights
     (SDXL-Lightning). `half_storage`: keep float16 weights and upcast per layer (CPU float32).
+    `tiny_vae`: a TAESD folder whose decoder replaces the folder's VAE (`tiny_vae.py`).
     Raises ValueError when the folder is incomplete or damaged (the message names the part).
     """
     import diffusers
@@ -85,9 +90,12 @@ def load_parts(
                 unet = UNet2DConditionModel.from_config(config)
             unet.load_state_dict(load_file(unet_weights), assign=True)
             unet.to(load_dtype)
-        vae = AutoencoderKL.from_pretrained(
-            folder, subfolder="vae", torch_dtype=load_dtype, variant=variant
-        )
+        if tiny_vae is None:
+            vae = AutoencoderKL.from_pretrained(
+                folder, subfolder="vae", torch_dtype=load_dtype, variant=variant
+            )
+        else:
+            vae = load_tiny_decoder(tiny_vae, dtype)
         scheduler_config = dict(
             diffusers.EulerDiscreteScheduler.load_config(folder, subfolder="scheduler")
         )
@@ -101,22 +109,25 @@ def load_parts(
     scheduler_config.update(preset.scheduler)
     # A text-to-image call only decodes: drop the encoder side.
     vae.encoder = None
-    vae.quant_conv = None
+    if tiny_vae is None:
+        vae.quant_conv = None
     modules: list[nn.Module] = [*encoders, unet, vae]
     for module in modules:
         module.eval()
         module.requires_grad_(False)
         module.to(device)
     if half_storage:
-        for module in modules:
+        # The tiny decoder is loaded in the compute dtype already (10 MB): no hooks.
+        for module in modules if tiny_vae is None else [*encoders, unet]:
             keep_half_weights(module, dtype)
     _LOGGER.info(
-        "Loaded %s from %s on %s (%s%s)",
+        "Loaded %s from %s on %s (%s%s%s)",
         preset.name,
         folder,
         device,
         str(dtype).removeprefix("torch."),
         ", weights kept in float16" if half_storage else "",
+        "" if tiny_vae is None else ", tiny VAE decoder (approximate)",
     )
     return PipelineParts(
         kind=preset.pipeline,
@@ -127,6 +138,7 @@ def load_parts(
         scheduler_class=scheduler_class,
         scheduler_config=scheduler_config,
         compute_dtype=dtype,
+        vae_decoder="full" if tiny_vae is None else "tiny",
     )
 
 

@@ -30,6 +30,7 @@ from ..text_to_image import (
 )
 from .components import PipelineParts
 from .presets import DiffusionPreset
+from .tiny_vae import describe_vae_decoder
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class DiffusionGenerator(TextToImage):
             "pipeline": self.preset.pipeline,
             "weights": self._weights,
             "batching": self.batching,
+            "vae_decoder": describe_vae_decoder(self.parts.vae_decoder),
         }
 
     def painted_size(self, request: GenerationRequest) -> tuple[int, int]:
@@ -228,7 +230,11 @@ class DiffusionGenerator(TextToImage):
         ).input_ids.to(self.torch_device)
 
     def _decode(self, latents: torch.Tensor) -> list[Image.Image]:
-        """Decode latents to RGB pictures as the stock pipeline's "pil" output does."""
+        """Decode latents to RGB pictures as the stock pipeline's "pil" output does.
+
+        The same for both decoders: AutoencoderKL divides by its scaling factor, TAESD's is
+        1.0 (it decodes the UNet's latents as they are); both give pixels in [-1, 1].
+        """
         vae = self.parts.vae
         upcast = vae.dtype == torch.float16 and bool(getattr(vae.config, "force_upcast", False))
         if upcast and self.torch_device.type == "cuda":

@@ -15,6 +15,12 @@ from .components import load_parts
 from .generator import DiffusionGenerator
 from .hub_download import HUGGING_FACE_HUB, ensure_preset_files
 from .presets import DIFFUSION_PRESETS, DIFFUSION_TEST_NOTICE, DiffusionPreset
+from .tiny_vae import (
+    DEFAULT_VAE_DECODER,
+    TINY_VAE_LICENCE,
+    check_vae_decoder,
+    ensure_tiny_vae_files,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -49,10 +55,15 @@ async def load_diffusion_generator(
     set_detail: Callable[[str], None],
     progress: DownloadProgress | None = None,
     endpoint: str = HUGGING_FACE_HUB,
+    vae_decoder: str = DEFAULT_VAE_DECODER,
 ) -> DiffusionGenerator:
-    """Build or download the preset `name`, then load it (in a worker thread)."""
-    from .test_pipelines import ensure_test_pipeline
+    """Build or download the preset `name`, then load it (in a worker thread).
 
+    `vae_decoder`: "full" (the model's own VAE decoder) or "tiny" (TAESD, `tiny_vae.py`).
+    """
+    from .test_pipelines import ensure_test_pipeline, ensure_test_tiny_vae
+
+    check_vae_decoder(vae_decoder)
     preset = DIFFUSION_PRESETS[name]
     device, dtype = choose_device_and_dtype(device_name, dtype_name)
     unet_weights = None
@@ -64,10 +75,27 @@ async def load_diffusion_generator(
         set_detail("checking the model files")
         files = await ensure_preset_files(preset, models_dir, endpoint=endpoint, progress=progress)
         folder, unet_weights = files.folder, files.unet_weights
+    tiny_vae = None
+    if vae_decoder == "tiny":
+        _LOGGER.info("VAE decoder: tiny (TAESD, approximate pictures; %s)", TINY_VAE_LICENCE)
+        if preset.test:
+            tiny_vae = await asyncio.to_thread(ensure_test_tiny_vae, preset, models_dir)
+        else:
+            set_detail("checking the tiny VAE decoder's files")
+            tiny_vae = await ensure_tiny_vae_files(
+                preset, models_dir, endpoint=endpoint, progress=progress
+            )
     half = uses_half_storage(preset, device, dtype)
     set_detail(f"loading the weights on {device}")
     parts = await asyncio.to_thread(
-        load_parts, folder, preset, device, dtype, unet_weights=unet_weights, half_storage=half
+        load_parts,
+        folder,
+        preset,
+        device,
+        dtype,
+        unet_weights=unet_weights,
+        half_storage=half,
+        tiny_vae=tiny_vae,
     )
     return DiffusionGenerator(
         parts,

@@ -152,6 +152,54 @@ def build_pipeline(kind: str, folder: Path) -> None:
     pipeline.save_pretrained(folder, safe_serialization=True)
 
 
+TINY_VAE_SUFFIX: Final = "-tiny-vae"
+"""A test preset's tiny decoder lies in `<models-dir>/<name>-tiny-vae/`."""
+TEST_TINY_VAE_CONFIG: Final[dict[str, Any]] = {
+    "encoder_block_out_channels": (8, 8, 8, 8),
+    "decoder_block_out_channels": (8, 8, 8, 8),
+    "num_encoder_blocks": (1, 1, 1, 1),
+    "num_decoder_blocks": (1, 1, 1, 1),
+    "latent_channels": 4,
+    "scaling_factor": 1.0,
+}
+"""A TAESD-like AutoencoderTiny (4 blocks: 8x between latents and pixels, as TAESD), tiny."""
+
+
+def ensure_test_tiny_vae(preset: DiffusionPreset, models_dir: Path) -> Path:
+    """Return the folder of a test preset's tiny random AutoencoderTiny, building it first.
+
+    The stand-in for TAESD in `--vae-decoder tiny`: random weights, so it paints noise that
+    has nothing to do with what the full decoder paints.
+    """
+    from diffusers import AutoencoderTiny
+
+    if not preset.test:
+        raise ValueError(f"{preset.name} is not a test model")
+    folder = models_dir / f"{preset.name}{TINY_VAE_SUFFIX}"
+    expected = {"seed": TEST_PIPELINE_SEED, "config": repr(TEST_TINY_VAE_CONFIG)}
+    marker = folder / BUILD_MARKER
+    if marker.is_file():
+        try:
+            if json.loads(marker.read_text()) == expected:
+                return folder
+        except (OSError, ValueError):
+            pass
+    _LOGGER.info("Building a tiny VAE decoder in %s (random weights, paints noise)", folder)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=models_dir))
+    try:
+        torch.manual_seed(TEST_PIPELINE_SEED)
+        vae: Any = AutoencoderTiny(**TEST_TINY_VAE_CONFIG)
+        vae.save_pretrained(staging, safe_serialization=True)
+        (staging / BUILD_MARKER).write_text(json.dumps(expected))
+        if folder.exists():
+            shutil.rmtree(folder)
+        staging.replace(folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
 def make_clip_tokenizer() -> Any:
     """Return a CLIP BPE tokenizer over bytes with a few merges, written here (no hub)."""
     from transformers import CLIPTokenizer
