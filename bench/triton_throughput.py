@@ -1,11 +1,14 @@
 """Benchmark Triton mode against the built-in queue: several frames asking at once.
 
     .venvs/triton/bin/python -m bench.triton_throughput [--clients 8] [--requests 2]
+        [--model test|mini] [--setups builtin,triton-1,triton-2]
 
 Runs, one after another on this machine, (1) the single-process server (the server
 environment, its own queue), (2) the front with one Triton node, (3) the front with two nodes,
-all with the same model and backend (the test model: tiny random weights, 256 real decoder
-steps; `--backend int8` by default, which batches its 1-image requests here). For each: one
+all with the same model and backend (`--model test`: tiny random weights, 256 real decoder
+steps and the full-size VQGAN, which then takes most of the time; `--model mini`: random
+weights of min-dalle mini's shapes, whose decoder takes most of the time as with the real
+weights; `--backend int8` by default, which batches its 1-image requests here). For each: one
 client alone (`--sequential` requests one after another: the per-image rate and the front +
 Triton overhead), then `--clients` clients each sending `--requests` requests back to back.
 Prints images per minute, p50/p95 latency and the gain of concurrency over one-after-another
@@ -22,6 +25,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -30,7 +34,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.stack import reset_dir, wait_for
+from tests.stack import ROOT, reset_dir, wait_for
 from tests.triton.processes import (
     SERVER_PYTHON,
     TritonFrontProcess,
@@ -63,6 +67,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="also run both the single-process server and the one-node front at once and send "
         "them this many single requests in turn (the overhead under the same load; 0: skip)",
     )
+    parser.add_argument(
+        "--model",
+        choices=("test", "mini"),
+        default="test",
+        help="test: the tiny test model (its full-size VQGAN dominates the time); mini: "
+        "random weights of min-dalle mini's shapes (the decoder dominates, as with real weights)",
+    )
     parser.add_argument("--work-dir", type=Path, default=Path("build/bench-triton"))
     parser.add_argument("--out", type=Path, default=RESULTS)
     return parser.parse_args(argv)
@@ -70,11 +81,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 @asynccontextmanager
 async def running(
-    setup: str, work_dir: Path, models_dir: Path, queue_size: int, backend: str
+    setup: str,
+    work_dir: Path,
+    models_dir: Path,
+    queue_size: int,
+    backend: str,
+    model: str = "test",
 ) -> AsyncIterator[tuple[str, dict]]:
     """Start one setup; yield its base URL and headers; stop it afterwards."""
     async with aiohttp.ClientSession() as session:
-        queue = ["--queue-size", str(queue_size), "--backend", backend]
+        queue = ["--queue-size", str(queue_size), "--backend", backend, "--model", model]
         if setup == "builtin":
             # The single-process server, from its own environment, on the same model files.
             server = TritonFrontProcess(
@@ -95,7 +111,11 @@ async def running(
         setup_dir = reset_dir(work_dir / setup)
         nodes = [
             TritonNodeProcess(
-                f"node-{index}", setup_dir, models_dir, extra_args=["--backend", backend]
+                f"node-{index}",
+                setup_dir,
+                models_dir,
+                model=model,
+                extra_args=["--backend", backend],
             )
             for index in range(count)
         ]
@@ -173,15 +193,40 @@ def summary(latencies: list[float], wall: float) -> dict[str, Any]:
     }
 
 
+def link_mini_shaped_model(models_dir: Path) -> None:
+    """Put min-dalle mini's layout, with the benchmarks' random weights, into `models_dir`.
+
+    The weights are made once (in the server environment) by bench.generation_speed's models
+    and linked here; the server and the nodes take files that are present as they are.
+    """
+    subprocess.run(
+        [
+            str(SERVER_PYTHON),
+            "-c",
+            "from bench.generation_speed.models import ensure_bench_model; "
+            "print(ensure_bench_model('mini').root)",
+        ],
+        check=True,
+        cwd=ROOT,
+    )
+    source = (ROOT / "build/bench-models/mini-random").resolve()
+    for part in ("dalle_bart_mini", "vqgan"):
+        link = models_dir / part
+        if not link.exists():
+            link.symlink_to(source / part, target_is_directory=True)
+
+
 def run(argv: list[str] | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run the setups and return the figures."""
     args = parse_args(argv)
     models_dir = args.work_dir / "models"
     models_dir.mkdir(parents=True, exist_ok=True)
     build_test_models(models_dir)
+    if args.model == "mini":
+        link_mini_shaped_model(models_dir)
     figures: dict[str, Any] = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores (shared with other jobs)",
-        "model": "test",
+        "model": args.model if args.model == "test" else "mini-shaped random weights",
         "backend": args.backend,
         "clients": args.clients,
         "requests_per_client": args.requests,
@@ -189,7 +234,9 @@ def run(argv: list[str] | None = None, log: Callable[[str], None] = print) -> di
     }
 
     async def measure(setup: str) -> dict[str, Any]:
-        async with running(setup, args.work_dir, models_dir, args.clients, args.backend) as (
+        async with running(
+            setup, args.work_dir, models_dir, args.clients, args.backend, args.model
+        ) as (
             url,
             headers,
         ):
