@@ -1,4 +1,4 @@
-"""Diagnostics: the entry, the server's health and the frame's state, with the token redacted."""
+"""Diagnostics: the entry, the server's health, the frame's and its satellite's state, no token."""
 
 from __future__ import annotations
 
@@ -65,6 +65,10 @@ async def async_get_config_entry_diagnostics(
                 "styles": len(controller.prompts.styles),
                 "combinations": controller.prompts.combinations,
             },
+        },
+        "satellite": {
+            "online": data.satellite.online,
+            "last_report": data.satellite.report.as_dict() if data.satellite.report else None,
         },
         "auto_mode": {
             "enabled": controller.auto.enabled,
