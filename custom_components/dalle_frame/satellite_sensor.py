@@ -101,6 +101,7 @@ SATELLITE_SENSORS: tuple[SatelliteSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,  # noisy; as HA's integrations do with signals
         value_fn=lambda monitor: monitor.report.wifi_signal if monitor.report else None,
     ),
     SatelliteSensorDescription(

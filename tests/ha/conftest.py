@@ -15,6 +15,7 @@ import threading
 from collections.abc import AsyncGenerator, Generator
 from pathlib import Path
 from typing import Any
+from unittest.mock import PropertyMock, patch
 
 import pytest
 from homeassistant import block_async_io
@@ -61,6 +62,17 @@ def no_deprecated_use(caplog: pytest.LogCaptureFixture) -> Generator[None]:
         if "Detected that custom integration 'dalle_frame'" in record.getMessage()
     ]
     assert reported == []
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Create the entities an integration leaves disabled by default as enabled (HA core's)."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        return_value=True,
+        new_callable=PropertyMock,
+    ):
+        yield
 
 
 @pytest.fixture

@@ -64,6 +64,23 @@ async def send(client: Any, message: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
+async def test_the_wi_fi_signal_is_disabled_by_default(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """The noisy Wi-Fi signal sensor exists but is left for the user to enable."""
+    client = await hass_ws_client(hass)
+    assert (await send(client, report()))["success"]
+    await hass.async_block_till_done()
+    entry = er.async_get(hass).async_get(WIFI)
+    assert entry is not None
+    assert entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    assert hass.states.get(WIFI) is None
+    assert hass.states.get(CPU) is not None
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_a_report_makes_the_satellite_entities(
     hass: HomeAssistant,
     loaded_entry: MockConfigEntry,
@@ -173,6 +190,7 @@ async def test_a_frame_that_is_not_set_up_says_so(
     assert "not set up" in answer["error"]["message"]
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_a_silent_satellite_goes_offline_and_comes_back(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
