@@ -184,6 +184,11 @@ class AutoMode:
         return self._scheduler.enabled
 
     @property
+    def runs(self) -> int:
+        """Automatic runs so far (remembered across restarts for the photo every Nth run)."""
+        return self._runs
+
+    @property
     def interval_minutes(self) -> int:
         """Minutes between automatic generations."""
         return int(self._scheduler.interval.total_seconds() // 60)
@@ -221,10 +226,17 @@ class AutoMode:
 
     @callback
     def async_start(
-        self, enabled: bool, interval_minutes: int, next_run: datetime | None, source: str
+        self,
+        enabled: bool,
+        interval_minutes: int,
+        next_run: datetime | None,
+        source: str,
+        *,
+        runs: int = 0,
     ) -> None:
         """Resume from saved state (a next run in the past fires at once if allowed now)."""
         self.source = source
+        self._runs = runs
         self._scheduler.async_start(enabled, timedelta(minutes=interval_minutes), next_run)
 
     @callback
@@ -270,6 +282,7 @@ class AutoMode:
         """Run one automatic generation, from the configured source (or a photo)."""
         source = self.source
         self._runs += 1
+        self._on_change()  # remembered, so every Nth run stays every Nth across restarts
         if self._show_photo is not None and (
             source == AUTO_SOURCE_PHOTOS
             or (self.photo_every > 0 and self._runs % self.photo_every == 0)

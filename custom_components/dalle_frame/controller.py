@@ -182,6 +182,7 @@ class FrameController:
             auto_interval_minutes=self.auto.interval_minutes,
             auto_source=self.auto.source,
             next_auto_run=self.auto.next_run,
+            auto_runs=self.auto.runs,
             frame=self._frame_record,
         )
 
@@ -204,6 +205,7 @@ class FrameController:
             saved.auto_interval_minutes,
             saved.next_auto_run,
             saved.auto_source,
+            runs=saved.auto_runs,
         )
         self._unsub_health = self._coordinator.async_add_listener(self._async_health_changed)
         self._async_persist()

@@ -45,6 +45,8 @@ class SavedState:
     auto_interval_minutes: int = DEFAULT_AUTO_INTERVAL_MINUTES
     auto_source: str = DEFAULT_AUTO_SOURCE
     next_auto_run: datetime | None = None
+    auto_runs: int = 0
+    """Automatic runs so far: "a photo every Nth run" counts on across restarts."""
     frame: FrameRenderRecord | None = field(default=None)
 
     def as_dict(self) -> dict[str, Any]:
@@ -71,6 +73,9 @@ class SavedState:
         if data.get("auto_source") in AUTO_SOURCES:
             state.auto_source = data["auto_source"]
         state.next_auto_run = _parse_time(data.get("next_auto_run"))
+        runs = data.get("auto_runs")
+        if isinstance(runs, int) and not isinstance(runs, bool) and runs >= 0:
+            state.auto_runs = runs
         frame = data.get("frame")
         if isinstance(frame, dict) and (updated := _parse_time(frame.get("updated"))):
             state.frame = FrameRenderRecord(

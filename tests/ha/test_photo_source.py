@@ -41,6 +41,7 @@ from custom_components.dalle_frame.picture_sources import (
     to_png,
 )
 from custom_components.dalle_frame.render.panels import PANELS
+from custom_components.dalle_frame.state_store import SavedState
 
 from .fake_server import FakeGpuServer
 
@@ -279,6 +280,41 @@ async def test_auto_mix_and_photos_source(
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert hass.states.get("sensor.frame_status").state == FrameStatus.ERROR
+
+
+async def test_every_nth_run_counts_on_after_a_restart(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    server: FakeGpuServer,
+    frame: Callable[..., Any],
+    loaded_entry: MockConfigEntry,
+) -> None:
+    """A photo every third run: two runs, a restart, and the third run is the photo."""
+    await frame(**{CONF_PHOTO_EVERY: 3})
+    await hass.services.async_call(
+        "switch", SERVICE_TURN_ON, {ATTR_ENTITY_ID: "switch.frame_auto_mode"}, blocking=True
+    )
+
+    async def next_run() -> str | None:
+        freezer.tick(timedelta(minutes=60))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        art = loaded_entry.runtime_data.controller.art
+        return art.source if art else None
+
+    assert [await next_run(), await next_run()] == [None, None]
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert loaded_entry.runtime_data.controller.auto.runs == 2
+    assert await next_run() == f"{ALBUM}/a_sunset.jpg"
+    assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("stored", [-1, "2", True, 2.5, None])
+def test_a_bad_stored_run_count_starts_from_zero(stored: Any) -> None:
+    """A run count that is not a whole number of runs is not trusted."""
+    assert SavedState.from_dict({"auto_runs": stored}).auto_runs == 0
+    assert SavedState.from_dict({"auto_runs": 7}).auto_runs == 7
 
 
 async def test_to_png_refuses() -> None:
