@@ -58,10 +58,16 @@ class GenerationJob:
     abandoned: bool = False
     """Set on the event loop when the client is gone; read by the worker thread."""
     queued_at: float = field(default_factory=time.monotonic)
+    on_abandon: Callable[[], None] | None = None
+    """Called on the event loop when the job is first abandoned (Triton mode: stop the node)."""
 
     def abandon(self) -> None:
         """Stop caring about this job: skip it, or stop it at its next step."""
+        if self.abandoned:
+            return
         self.abandoned = True
+        if self.on_abandon is not None:
+            self.on_abandon()
 
 
 class GenerationQueue:

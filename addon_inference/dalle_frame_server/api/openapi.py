@@ -439,6 +439,12 @@ def _schemas() -> dict[str, Any]:
                             "for other backends and while loading",
                         },
                         "notice": {"type": "string"},
+                        "vae_decoder": {
+                            "type": "string",
+                            "enum": ["full", "tiny (approximate)"],
+                            "description": "Diffusion models only: the model's own VAE "
+                            "decoder, or the opt-in tiny one (TAESD, --vae-decoder tiny)",
+                        },
                         "capabilities": {"$ref": "#/components/schemas/Capabilities"},
                         "upscaler": {
                             "type": "object",
@@ -477,6 +483,12 @@ def _schemas() -> dict[str, Any]:
                                             "capacity": {"type": "integer", "minimum": 0},
                                             "completed": {"type": "integer", "minimum": 0},
                                             "failed": {"type": "integer", "minimum": 0},
+                                            "cancelled": {
+                                                "type": "integer",
+                                                "minimum": 0,
+                                                "description": "Jobs stopped on the node "
+                                                "because their client left",
+                                            },
                                         },
                                     },
                                 }

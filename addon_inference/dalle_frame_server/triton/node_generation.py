@@ -7,7 +7,8 @@ single-process server) and streams, per model step, one progress event to each r
 each request's result (event and PNG) or error. Requests the generator cannot take as one
 batch (`can_batch`) run as consecutive turns of the same call; each turn's results go out as
 soon as it ends (the others get a `wait` event, which the front ignores, as it ignores
-whatever follows a request's result).
+whatever follows a request's result). A request the front cancels (`node_cancel.py`) is
+dropped at its next step, or skipped when its whole turn was cancelled before it began.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ import numpy as np
 
 from ..errors import ApiError
 from ..generation.text_to_image import GenerationRequest, Picture, TextToImage
+from .node_cancel import CancelBoard, JobCancelled, job_id_of
 from .protocol import (
     EVENT_OUTPUT,
     PNG_OUTPUT,
     REQUEST_INPUT,
     WAIT_EVENT,
+    cancelled_event,
     decode_request,
     error_event,
     progress_event,
@@ -51,12 +54,25 @@ def response(event: dict[str, Any], png: bytes = b"") -> Response:
 class GenerationModel:
     """One instance of the generation model: a loaded `TextToImage` and its worker thread."""
 
-    def __init__(self, generator: TextToImage) -> None:
+    def __init__(self, generator: TextToImage, board: CancelBoard) -> None:
         self._generator = generator
+        self._board = board
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triton-turn")
 
     async def __call__(self, requests: Sequence[Any]) -> AsyncIterator[list[Response]]:
         """Stream the events of one batch of Triton requests (one list per yield)."""
+        job_ids = [job_id_of(request) for request in requests]
+        self._board.arrived(job_ids)
+        try:
+            async for responses in self._stream(requests, job_ids):
+                yield responses
+        finally:
+            self._board.left(job_ids)
+
+    async def _stream(
+        self, requests: Sequence[Any], job_ids: Sequence[str | None]
+    ) -> AsyncIterator[list[Response]]:
+        """Yield the events of `__call__` for requests the front named `job_ids`."""
         loop = asyncio.get_running_loop()
         parsed = [_parse(request) for request in requests]
         finals = [response(_error_of(item)) for item in parsed]
@@ -66,7 +82,13 @@ class GenerationModel:
         news: asyncio.Queue[None] = asyncio.Queue()
 
         def reporter(index: int) -> Callable[[int, int], None]:
+            job_id = job_ids[index]
+
             def progress(step: int, total: int) -> None:
+                if job_id is not None and self._board.is_cancelled(job_id):
+                    self._board.count_stopped(job_id, step)
+                    raise JobCancelled(job_id, step)  # the generator drops this request
+
                 def publish() -> None:
                     latest[index] = progress_event(step, total)
                     news.put_nowait(None)
@@ -81,6 +103,15 @@ class GenerationModel:
                 for index in range(len(parsed))
             ]
         for group in groups:
+            if all(self._board.is_cancelled(job_ids[index]) for index in group):
+                for index in group:
+                    self._board.count_skipped(str(job_ids[index]))
+                    finals[index] = response(cancelled_event(str(job_ids[index]), None))
+                yield [
+                    finals[index] if index in group else response(WAIT_EVENT)
+                    for index in range(len(parsed))
+                ]
+                continue
             started = time.monotonic()
             outcome = loop.run_in_executor(
                 self._executor,
@@ -101,7 +132,10 @@ class GenerationModel:
                 _LOGGER.exception("The generation turn failed")
                 pictures = [error] * len(group)
             for index, picture in zip(group, pictures, strict=True):
-                finals[index] = _final(picture, seconds)
+                if isinstance(picture, JobCancelled):
+                    finals[index] = response(cancelled_event(picture.job_id, picture.step))
+                else:
+                    finals[index] = _final(picture, seconds)
             # The group's results go out now; the front stops listening to a request there.
             yield [
                 finals[index] if index in group else response(WAIT_EVENT)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -68,11 +68,16 @@ def node_info(
 
 
 class InfoModel:
-    """Answers every request with the node's info as JSON."""
+    """Answers every request with the node's info as JSON (plus `live()`'s counts, if given)."""
 
-    def __init__(self, info: dict[str, Any]) -> None:
-        self._answer = np.array([json.dumps(info, default=str).encode()], dtype=object)
+    def __init__(
+        self, info: dict[str, Any], live: Callable[[], dict[str, Any]] | None = None
+    ) -> None:
+        self._info = info
+        self._live = live
 
     async def __call__(self, requests: Sequence[Any]) -> list[dict[str, np.ndarray]]:
         """Return the info once per request."""
-        return [{INFO_OUTPUT: self._answer} for _request in requests]
+        info = self._info if self._live is None else {**self._info, **self._live()}
+        answer = np.array([json.dumps(info, default=str).encode()], dtype=object)
+        return [{INFO_OUTPUT: answer} for _request in requests]

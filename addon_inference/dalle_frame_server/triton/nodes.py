@@ -34,6 +34,8 @@ class TritonNode:
         self.in_flight = 0
         self.completed = 0
         self.failed = 0
+        self.cancelled = 0
+        """Jobs the front cancelled on this node (their clients left)."""
         self.error: str | None = "not reached yet"
         self.info: dict[str, Any] | None = None
         self._client: triton_grpc.InferenceServerClient | None = None
@@ -93,6 +95,7 @@ class TritonNode:
             "capacity": self.capacity,
             "completed": self.completed,
             "failed": self.failed,
+            "cancelled": self.cancelled,
         }
 
     async def close(self) -> None:

@@ -3,8 +3,9 @@
 Generation is one decoupled Triton model: one BYTES input `request` (a `GenerationRequest` as
 JSON, every field, so fields added later flow through) and two BYTES outputs per response,
 `event` (one JSON event) and `png` (the picture on the result event, empty otherwise).
-The events are the v1 NDJSON lines' shapes: progress, then result or error. Nothing here
-imports torch or tritonclient.
+The events are the v1 NDJSON lines' shapes: progress, then result or error. An optional BYTES
+input `job` names the request so the front can stop it (`dalle_frame_cancel`) when its client
+leaves. Nothing here imports torch or tritonclient.
 """
 
 from __future__ import annotations
@@ -22,8 +23,14 @@ ASR_MODEL: Final = "dalle_frame_transcribe"
 decide) in, BYTES `text` and `language` (what was heard, in which language) out."""
 INFO_MODEL: Final = "dalle_frame_info"
 """What the node serves: BYTES `query` (ignored) in, BYTES `info` (JSON) out."""
+CANCEL_MODEL: Final = "dalle_frame_cancel"
+"""Stop a generation whose client left: BYTES `job` (the id the generation request carried)
+in, BYTES `cancel_state` out ("stopping": running or waiting on the node; "noted": not seen
+yet, it is skipped if it comes)."""
 
 REQUEST_INPUT: Final = "request"
+JOB_INPUT: Final = "job"
+CANCEL_STATE_OUTPUT: Final = "cancel_state"
 EVENT_OUTPUT: Final = "event"
 PNG_OUTPUT: Final = "png"
 SAMPLES_INPUT: Final = "samples"
@@ -82,6 +89,21 @@ def result_event(
 def error_event(*, status: int, code: str, message: str) -> dict[str, Any]:
     """Return the last event of a failed generation, with the HTTP status to answer."""
     return {"type": "error", "status": status, "code": code, "message": message}
+
+
+CANCELLED_STATUS: Final = 499
+"""The status of the error event a cancelled request ends with (nobody reads it: the front
+stopped listening when it cancelled)."""
+
+
+def cancelled_event(job_id: str, step: int | None) -> dict[str, Any]:
+    """Return the last event of a request the front cancelled (before or at `step`)."""
+    where = "before its first step" if step is None else f"at step {step}"
+    return error_event(
+        status=CANCELLED_STATUS,
+        code="cancelled",
+        message=f"the front cancelled job {job_id} {where} (its client left)",
+    )
 
 
 WAIT_EVENT: Final = {"type": "wait"}

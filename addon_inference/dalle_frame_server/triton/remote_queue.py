@@ -6,7 +6,9 @@ loaded node that is up (`NodePool.acquire`), as one gRPC stream of the node's de
 A node that fails before it streamed anything for the job is marked down and the job tries the
 next node; one that fails after the first progress event fails the job with a clear error
 (the picture cannot be resumed elsewhere). No event for `stall_seconds` counts as a failure,
-so a job never hangs.
+so a job never hangs. Each job carries a name (`job`); when its client leaves (the job is
+abandoned) the front stops relaying at once and calls the node's `dalle_frame_cancel` with
+that name, so the node stops painting the picture at its next step.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -30,12 +33,23 @@ from ..api.generation_queue import (
 from ..errors import ApiError, ModelFailedError, ModelLoadingError
 from ..generation.text_to_image import TextToImage
 from .nodes import NodePool, TritonNode, _reason
-from .protocol import EVENT_OUTPUT, GENERATOR_MODEL, PNG_OUTPUT, REQUEST_INPUT, encode_request
+from .protocol import (
+    CANCEL_MODEL,
+    CANCEL_STATE_OUTPUT,
+    EVENT_OUTPUT,
+    GENERATOR_MODEL,
+    JOB_INPUT,
+    PNG_OUTPUT,
+    REQUEST_INPUT,
+    encode_request,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
 NO_NODE_RETRY_SECONDS = 10
 """Retry-After when no Triton node is up."""
+CANCEL_TIMEOUT_SECONDS = 5.0
+"""How long the front waits for a node to take a cancel (it goes on either way)."""
 
 
 class NodeFailure(Exception):
@@ -111,8 +125,12 @@ class RemoteGenerationQueue(GenerationQueue):
                         return
                     node = next_node
                     continue
-                node.completed += 1
                 self._pool.release(node)
+                if isinstance(outcome, asyncio.CancelledError):  # the client left
+                    node.cancelled += 1
+                    _settle(job, error=outcome)
+                    return
+                node.completed += 1
                 if isinstance(outcome, BaseException):
                     self.failed += 1
                     _settle(job, error=outcome)
@@ -126,39 +144,56 @@ class RemoteGenerationQueue(GenerationQueue):
     async def _stream(
         self, job: GenerationJob, node: TritonNode
     ) -> GenerationResult | BaseException:
-        """Send the job to the node and relay its events; NodeFailure when the node fails."""
+        """Send the job to the node and relay its events; NodeFailure when the node fails.
+
+        Returns CancelledError as soon as the job is abandoned (after asking the node to stop).
+        """
+        job_id = uuid.uuid4().hex
         request = triton_grpc.InferInput(REQUEST_INPUT, [1, 1], "BYTES")
         request.set_data_from_numpy(np.array([[encode_request(job.request)]], dtype=object))
+        name = triton_grpc.InferInput(JOB_INPUT, [1, 1], "BYTES")
+        name.set_data_from_numpy(np.array([[job_id.encode()]], dtype=object))
 
         async def requests() -> AsyncIterator[dict[str, Any]]:
-            yield {"model_name": GENERATOR_MODEL, "inputs": [request]}
+            yield {"model_name": GENERATOR_MODEL, "inputs": [request, name]}
 
+        left = asyncio.Event()
+        job.on_abandon = left.set
+        if job.abandoned:
+            return asyncio.CancelledError()
         last_step: int | None = None
         try:
             stream = node.client.stream_infer(requests())
         except Exception as error:
             raise NodeFailure(_reason(error), last_step=None) from error
+        client_left = asyncio.ensure_future(left.wait())
+        next_answer: asyncio.Future[Any] | None = None
         try:
             while True:
-                try:
-                    answer, triton_error = await asyncio.wait_for(
-                        anext(stream), self._stall_seconds
+                next_answer = asyncio.ensure_future(anext(stream))
+                await asyncio.wait(
+                    (next_answer, client_left),
+                    timeout=self._stall_seconds,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if client_left.done():
+                    await _cancel_on_node(node, job_id, last_step)
+                    return asyncio.CancelledError()
+                if not next_answer.done():
+                    raise NodeFailure(
+                        f"no answer for {self._stall_seconds:.0f} s", last_step=last_step
                     )
+                try:
+                    answer, triton_error = next_answer.result()
                 except StopAsyncIteration:
                     raise NodeFailure(
                         "the node closed the stream before the picture", last_step=last_step
-                    ) from None
-                except TimeoutError:
-                    raise NodeFailure(
-                        f"no answer for {self._stall_seconds:.0f} s", last_step=last_step
                     ) from None
                 except Exception as failure:  # grpc raises AioRpcError when the node dies
                     raise NodeFailure(_reason(failure), last_step=last_step) from failure
                 if triton_error is not None:
                     raise NodeFailure(f"Triton: {triton_error}", last_step=last_step)
                 event = json.loads(bytes(answer.as_numpy(EVENT_OUTPUT).reshape(-1)[0]))
-                if job.abandoned:
-                    return asyncio.CancelledError()
                 kind = event.get("type")
                 if kind == "progress":
                     last_step = int(event["step"])
@@ -178,6 +213,10 @@ class RemoteGenerationQueue(GenerationQueue):
                         str(event["message"]), code=str(event["code"]), status=int(event["status"])
                     )
         finally:
+            job.on_abandon = None
+            _discard(client_left)
+            if next_answer is not None:
+                _discard(next_answer)
             stream.cancel()
 
     def close(self) -> None:
@@ -185,6 +224,41 @@ class RemoteGenerationQueue(GenerationQueue):
         super().close()
         for task in list(self._tasks):
             task.cancel()
+
+
+def _discard(task: asyncio.Future[Any]) -> None:
+    """Stop waiting for `task` (an answer that came anyway is dropped, its error too)."""
+    if task.done():
+        if not task.cancelled():
+            task.exception()  # retrieved: nothing logs it as never seen
+    else:
+        task.cancel()
+
+
+async def _cancel_on_node(node: TritonNode, job_id: str, last_step: int | None) -> None:
+    """Ask the node to stop the job (its client left); a node that cannot is only logged."""
+    query = triton_grpc.InferInput(JOB_INPUT, [1], "BYTES")
+    query.set_data_from_numpy(np.array([job_id.encode()], dtype=object))
+    try:
+        result = await node.client.infer(
+            CANCEL_MODEL, [query], client_timeout=CANCEL_TIMEOUT_SECONDS
+        )
+    except Exception as error:  # an older node without the model, or a node going down
+        _LOGGER.warning(
+            "Could not cancel job %s on Triton node %s (%s); it paints the picture to the end",
+            job_id,
+            node.target,
+            _reason(error),
+        )
+        return
+    state = bytes(result.as_numpy(CANCEL_STATE_OUTPUT).reshape(-1)[0]).decode()
+    _LOGGER.info(
+        "Cancelled job %s on Triton node %s after step %s: its client left (%s)",
+        job_id,
+        node.target,
+        last_step,
+        state,
+    )
 
 
 def _no_node(pool: NodePool) -> ModelLoadingError:

@@ -1,11 +1,13 @@
 """Command line: `python -m dalle_frame_server.triton.serve --model test|mini|mega [options]`.
 
 Runs one Triton node (PyTriton's bundled tritonserver): loads the text-to-image model (one
-instance per `--device`, each its own copy of the weights) and the ASR model, binds them as
-Triton models (`protocol.py`) and serves until interrupted. Triton's own endpoints answer on
-the HTTP port (`/v2/health/live`, `/v2/health/ready`, `/v2/models/...`), the front talks gRPC,
-Prometheus metrics are on the metrics port (`/metrics`). Runs in the `.venvs/triton`
-environment (requirements/triton.txt: PyTriton pins numpy below 2).
+instance per `--device`, each its own copy of the weights, behind the `--upscaler` as on the
+single-process server) and the ASR model, binds them as Triton models (`protocol.py`, with
+the cancel model the front calls when a client leaves) and serves until interrupted.
+Triton's own endpoints answer on the HTTP port (`/v2/health/live`, `/v2/health/ready`,
+`/v2/models/...`), the front talks gRPC, Prometheus metrics are on the metrics port
+(`/metrics`). Runs in the `.venvs/triton` environment (requirements/triton.txt: PyTriton
+pins numpy below 2).
 """
 
 from __future__ import annotations
@@ -30,14 +32,20 @@ from ..loading import ASR_DISABLED, load_generator, load_transcriber
 from ..model_slot import ModelSlot
 from ..settings import GENERATOR_MODELS, ServerSettings
 from ..torch_setup import configure_torch
+from ..upscaling.loading import UPSCALER_CHOICES
+from ..upscaling.pretrained import GITHUB_URL
+from .node_cancel import CancelBoard, CancelModel
 from .node_generation import GenerationModel
 from .node_models import InfoModel, TranscriptionModel, node_info
 from .protocol import (
     ASR_MODEL,
+    CANCEL_MODEL,
+    CANCEL_STATE_OUTPUT,
     EVENT_OUTPUT,
     GENERATOR_MODEL,
     INFO_MODEL,
     INFO_OUTPUT,
+    JOB_INPUT,
     LANGUAGE_INPUT,
     LANGUAGE_OUTPUT,
     PNG_OUTPUT,
@@ -81,6 +89,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default all)")
     parser.add_argument(
+        "--upscaler",
+        choices=UPSCALER_CHOICES,
+        default=env("DALLE_FRAME_UPSCALER", "none"),
+        help="as the server's --upscaler: super-resolution of pictures smaller than the size "
+        "a request asks for (none, test or realesr-general-x4v3; env DALLE_FRAME_UPSCALER)",
+    )
+    parser.add_argument(
+        "--upscaler-download-url",
+        default=env("DALLE_FRAME_UPSCALER_DOWNLOAD_URL", GITHUB_URL),
+        help="as the server's --upscaler-download-url (env DALLE_FRAME_UPSCALER_DOWNLOAD_URL)",
+    )
+    parser.add_argument(
         "--max-batch-size",
         type=int,
         default=int(env("DALLE_FRAME_TRITON_MAX_BATCH", "8")),
@@ -120,6 +140,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if args.max_batch_size < 1:
             raise ValueError(f"--max-batch-size must be at least 1, not {args.max_batch_size}")
+        if not args.upscaler_download_url.startswith(("http://", "https://")):
+            raise ValueError(
+                "--upscaler-download-url must be an http(s) URL, not "
+                f"{args.upscaler_download_url!r}"
+            )
         for device in devices:
             choose_device_and_dtype(device, args.dtype)
     except ValueError as error:
@@ -133,13 +158,15 @@ def main(argv: list[str] | None = None) -> None:
         dtype=args.dtype,
         backend=args.backend,
         threads=args.threads,
+        upscaler=args.upscaler,
+        upscaler_download_url=args.upscaler_download_url,
     )
     generators = [_load_generator(base, device) for device in devices]
     transcriber, asr_error = _load_transcriber(base)
     max_batch_size = _batch_size(generators[0], args.max_batch_size)
     info = node_info(generators, transcriber, max_batch_size=max_batch_size, asr_error=asr_error)
     _LOGGER.info("Serving %s", json.dumps(info))
-    _serve(args, generators, transcriber, info)
+    _serve(args, generators, transcriber, info, CancelBoard())
 
 
 def _load_generator(base: ServerSettings, device: str | None) -> TextToImage:
@@ -189,6 +216,7 @@ def _serve(
     generators: list[TextToImage],
     transcriber: Transcriber | None,
     info: dict[str, Any],
+    board: CancelBoard,
 ) -> None:
     """Bind the models and block in Triton's serve loop."""
     from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
@@ -209,8 +237,11 @@ def _serve(
     with Triton(config=config) as triton:
         triton.bind(
             model_name=GENERATOR_MODEL,
-            infer_func=[GenerationModel(generator) for generator in generators],
-            inputs=[Tensor(name=REQUEST_INPUT, dtype=bytes, shape=(1,))],
+            infer_func=[GenerationModel(generator, board) for generator in generators],
+            inputs=[
+                Tensor(name=REQUEST_INPUT, dtype=bytes, shape=(1,)),
+                Tensor(name=JOB_INPUT, dtype=bytes, shape=(1,), optional=True),
+            ],
             outputs=[
                 Tensor(name=EVENT_OUTPUT, dtype=bytes, shape=(1,)),
                 Tensor(name=PNG_OUTPUT, dtype=bytes, shape=(1,)),
@@ -228,9 +259,22 @@ def _serve(
         )
         triton.bind(
             model_name=INFO_MODEL,
-            infer_func=InfoModel(info),
+            infer_func=InfoModel(
+                info,
+                live=lambda: {
+                    "cancellations": board.as_json(),
+                    "requests_on_node": board.on_node(),
+                },
+            ),
             inputs=[Tensor(name=QUERY_INPUT, dtype=bytes, shape=(1,))],
             outputs=[Tensor(name=INFO_OUTPUT, dtype=bytes, shape=(1,))],
+            config=ModelConfig(batching=False),
+        )
+        triton.bind(
+            model_name=CANCEL_MODEL,
+            infer_func=CancelModel(board),
+            inputs=[Tensor(name=JOB_INPUT, dtype=bytes, shape=(1,))],
+            outputs=[Tensor(name=CANCEL_STATE_OUTPUT, dtype=bytes, shape=(1,))],
             config=ModelConfig(batching=False),
         )
         if transcriber is not None:
