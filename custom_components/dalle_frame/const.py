@@ -70,6 +70,12 @@ CONF_PHOTO_FOLDER: Final = "photo_folder"
 CONF_PHOTO_ENTITY: Final = "photo_entity"
 CONF_PHOTO_ORDER: Final = "photo_order"
 CONF_PHOTO_EVERY: Final = "photo_every"
+CONF_PHOTO_SUBFOLDERS: Final = "photo_subfolders"
+DEFAULT_PHOTO_SUBFOLDERS: Final = False
+MAX_PHOTO_FOLDER_DEPTH: Final = 4
+"""Sub-folder levels read below the photo folder (year/month/day/event), no deeper."""
+MAX_PHOTO_FOLDER_IMAGES: Final = 10_000
+"""Photos listed from one folder tree at most (the rest are left out, with a warning)."""
 PHOTO_ORDERS: Final = ("random", "in_order")
 DEFAULT_PHOTO_ORDER: Final = "random"
 DEFAULT_PHOTO_EVERY: Final = 0

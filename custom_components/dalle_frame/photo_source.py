@@ -1,7 +1,9 @@
 """Photos for the frame: a folder of Home Assistant's media, or any image entity.
 
 A media folder is a media-source id such as ``media-source://media_source/local/album``,
-browsed through HA's media_source API (the folder's own images, not its sub-folders). Each
+browsed through HA's media_source API: the folder's own images, and with the sub-folders
+option those of its sub-folders too (`MAX_PHOTO_FOLDER_DEPTH` levels, a sub-folder that cannot
+be browsed skipped with a warning). Each
 image is resolved to its file, read in the executor and turned into PNG (``to_png``). Photos
 come in random order or by name, each shown once until all have been (then the round starts
 again); a file that is not an image, too large or unreadable is skipped with a warning and the
@@ -31,8 +33,12 @@ from .const import (
     CONF_PHOTO_ENTITY,
     CONF_PHOTO_FOLDER,
     CONF_PHOTO_ORDER,
+    CONF_PHOTO_SUBFOLDERS,
     DEFAULT_PHOTO_ORDER,
+    DEFAULT_PHOTO_SUBFOLDERS,
     LOGGER,
+    MAX_PHOTO_FOLDER_DEPTH,
+    MAX_PHOTO_FOLDER_IMAGES,
 )
 from .picture_sources import (
     MAX_IMAGE_BYTES,
@@ -48,20 +54,46 @@ __all__ = ["ImageEntitySource", "MediaFolderSource", "PhotoSources", "async_list
 MEDIA_SOURCE_PREFIX: Final = "media-source://"
 
 
-async def async_list_folder_images(hass: HomeAssistant, folder_id: str) -> list[BrowseMedia]:
-    """Return the images directly in a media folder, by id; raise NoPictureError if unusable."""
+async def async_list_folder_images(
+    hass: HomeAssistant, folder_id: str, *, subfolders: bool = False
+) -> list[BrowseMedia]:
+    """Return the images of a media folder (and its sub-folders'), by id.
+
+    Raises NoPictureError when the folder itself is no media-source id or cannot be browsed.
+    """
     if not folder_id.startswith(MEDIA_SOURCE_PREFIX):
         raise NoPictureError(source=folder_id, reason="it is not a media-source:// id")
     try:
         folder = await media_source.async_browse_media(hass, folder_id)
     except (BrowseError, HomeAssistantError) as err:
         raise NoPictureError(source=folder_id, reason=f"it cannot be browsed: {err}") from err
-    images = [
-        child
-        for child in folder.children or []
-        if child.media_class == MediaClass.IMAGE and not child.can_expand
-    ]
-    return sorted(images, key=lambda child: child.media_content_id)
+    images: list[BrowseMedia] = []
+    pending = [(folder, 0)]
+    while pending:
+        current, depth = pending.pop()
+        for child in current.children or []:
+            if not child.can_expand:
+                if child.media_class == MediaClass.IMAGE:
+                    images.append(child)
+            elif subfolders and depth < MAX_PHOTO_FOLDER_DEPTH:
+                try:
+                    inner = await media_source.async_browse_media(hass, child.media_content_id)
+                except (BrowseError, HomeAssistantError) as err:
+                    LOGGER.warning(
+                        "Skipping the media folder %s: it cannot be browsed: %s",
+                        child.media_content_id,
+                        err,
+                    )
+                    continue
+                pending.append((inner, depth + 1))
+        if len(images) > MAX_PHOTO_FOLDER_IMAGES:
+            LOGGER.warning(
+                "The photo folder %s holds more than %d photos: the frame uses the first it found",
+                folder_id,
+                MAX_PHOTO_FOLDER_IMAGES,
+            )
+            break
+    return sorted(images, key=lambda child: child.media_content_id)[:MAX_PHOTO_FOLDER_IMAGES]
 
 
 def _read_image_file(path: Path) -> bytes:
@@ -77,17 +109,28 @@ def _read_image_file(path: Path) -> bytes:
 class MediaFolderSource:
     """The images of one media folder, random or in order, none repeated until all shown."""
 
-    def __init__(self, hass: HomeAssistant, folder_id: str, order: str, rng: random.Random) -> None:
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        folder_id: str,
+        order: str,
+        rng: random.Random,
+        *,
+        subfolders: bool = False,
+    ) -> None:
         self._hass = hass
         self.folder_id = folder_id
         self.order = order
+        self.subfolders = subfolders
         self._rng = rng
         self._shown: set[str] = set()
         self.resume_after: str | None = None
 
     async def async_next_picture(self) -> SourcePicture:
         """Return the next readable image; skip (and log) the unusable ones."""
-        images = await async_list_folder_images(self._hass, self.folder_id)
+        images = await async_list_folder_images(
+            self._hass, self.folder_id, subfolders=self.subfolders
+        )
         if not images:
             raise NoPictureError(source=self.folder_id, reason="it holds no images")
         ids = {image.media_content_id for image in images}
@@ -162,19 +205,22 @@ class PhotoSources:
         self._hass = hass
         self._rng = rng
         self.current: PictureSource | None = None
-        self._settings: tuple[str | None, str | None, str] | None = None
+        self._settings: tuple[str | None, str | None, str, bool] | None = None
 
     def configure(self, options: Mapping[str, Any]) -> None:
         """Build the source from the options; a folder wins over an entity."""
         folder = options.get(CONF_PHOTO_FOLDER) or None
         entity = options.get(CONF_PHOTO_ENTITY) or None
         order = str(options.get(CONF_PHOTO_ORDER) or DEFAULT_PHOTO_ORDER)
-        settings = (folder, entity, order)
+        subfolders = bool(options.get(CONF_PHOTO_SUBFOLDERS, DEFAULT_PHOTO_SUBFOLDERS))
+        settings = (folder, entity, order, subfolders)
         if settings == self._settings:
             return
         self._settings = settings
         if folder:
-            self.current = MediaFolderSource(self._hass, folder, order, self._rng)
+            self.current = MediaFolderSource(
+                self._hass, folder, order, self._rng, subfolders=subfolders
+            )
         elif entity:
             self.current = ImageEntitySource(self._hass, entity)
         else:

@@ -6,6 +6,7 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     EntitySelector,
     EntitySelectorConfig,
     NumberSelector,
@@ -27,9 +28,11 @@ from .const import (
     CONF_PHOTO_EVERY,
     CONF_PHOTO_FOLDER,
     CONF_PHOTO_ORDER,
+    CONF_PHOTO_SUBFOLDERS,
     CONF_SCHEDULE_ENTITY,
     DEFAULT_PHOTO_EVERY,
     DEFAULT_PHOTO_ORDER,
+    DEFAULT_PHOTO_SUBFOLDERS,
     MAX_PHOTO_EVERY,
     PHOTO_ORDERS,
     WEEKDAYS,
@@ -45,6 +48,7 @@ AWAY_DOMAINS = ["person", "device_tracker", "group", "zone", "binary_sensor", "i
 SCHEDULE_DEFAULTS: dict[str, Any] = {
     CONF_ACTIVE_WEEKDAYS: list(WEEKDAYS),
     CONF_PHOTO_ORDER: DEFAULT_PHOTO_ORDER,
+    CONF_PHOTO_SUBFOLDERS: DEFAULT_PHOTO_SUBFOLDERS,
     CONF_PHOTO_EVERY: DEFAULT_PHOTO_EVERY,
 }
 
@@ -73,6 +77,7 @@ def schedule_option_fields() -> dict[Any, Any]:
                 mode=SelectSelectorMode.DROPDOWN,
             )
         ),
+        vol.Optional(CONF_PHOTO_SUBFOLDERS): BooleanSelector(),
         vol.Optional(CONF_PHOTO_EVERY): NumberSelector(
             NumberSelectorConfig(min=0, max=MAX_PHOTO_EVERY, step=1, mode=NumberSelectorMode.BOX)
         ),
@@ -105,7 +110,8 @@ async def async_check_schedule_options(
         errors[CONF_PHOTO_ENTITY] = "photo_folder_and_entity"
     elif folder:
         try:
-            if not await async_list_folder_images(hass, folder):
+            subfolders = bool(user_input.get(CONF_PHOTO_SUBFOLDERS, DEFAULT_PHOTO_SUBFOLDERS))
+            if not await async_list_folder_images(hass, folder, subfolders=subfolders):
                 raise NoPictureError(source=folder, reason="it holds no images")
         except NoPictureError as err:
             errors[CONF_PHOTO_FOLDER] = "photo_folder_invalid"

@@ -29,10 +29,12 @@ from custom_components.dalle_frame.const import (
     CONF_PHOTO_EVERY,
     CONF_PHOTO_FOLDER,
     CONF_PHOTO_ORDER,
+    CONF_PHOTO_SUBFOLDERS,
     CONF_SCHEDULE_ENTITY,
     DOMAIN,
 )
 from custom_components.dalle_frame.models import FrameStatus
+from custom_components.dalle_frame.photo_source import async_list_folder_images
 from custom_components.dalle_frame.picture_sources import (
     MAX_IMAGE_BYTES,
     MAX_SIDE,
@@ -315,6 +317,48 @@ def test_a_bad_stored_run_count_starts_from_zero(stored: Any) -> None:
     """A run count that is not a whole number of runs is not trusted."""
     assert SavedState.from_dict({"auto_runs": stored}).auto_runs == 0
     assert SavedState.from_dict({"auto_runs": 7}).auto_runs == 7
+
+
+def write_nested(album: Path) -> None:
+    """Folders 1/2/3/4/5 below the album, a photo in 4 (listed) and one in 5 (too deep)."""
+    deep = album / "1" / "2" / "3" / "4"
+    (deep / "5").mkdir(parents=True)
+    (deep / "four.jpg").write_bytes(jpeg((32, 32), (9, 9, 9)))
+    (deep / "5" / "five.jpg").write_bytes(jpeg((32, 32), (9, 9, 9)))
+
+
+async def test_sub_folders_when_asked(
+    hass: HomeAssistant,
+    media: Path,
+    frame: Callable[..., Any],
+    loaded_entry: MockConfigEntry,
+) -> None:
+    """Sub-folders are read only with the option, four levels deep."""
+    await hass.async_add_executor_job(write_nested, media / "album")
+    controller = loaded_entry.runtime_data.controller
+    own = [f"{ALBUM}/{name}" for name in ("a_sunset.jpg", "b_tree.png", "c_broken.jpg")]
+    listed = await async_list_folder_images(hass, ALBUM)
+    assert [image.media_content_id for image in listed] == [*own, f"{ALBUM}/huge.jpg"]
+
+    listed = await async_list_folder_images(hass, ALBUM, subfolders=True)
+    assert [image.media_content_id for image in listed] == [
+        f"{ALBUM}/1/2/3/4/four.jpg",
+        *own,
+        f"{ALBUM}/huge.jpg",
+        f"{ALBUM}/sub/hidden.jpg",
+    ]
+    await frame(**{CONF_PHOTO_SUBFOLDERS: True})
+    await controller.async_show_photo()
+    assert controller.art.source == f"{ALBUM}/1/2/3/4/four.jpg"
+    assert controller.art.prompt == "four"
+
+    # A folder with nothing but sub-folders of photos holds photos only with the option.
+    await frame(**{CONF_PHOTO_FOLDER: f"{ALBUM}/1", CONF_PHOTO_SUBFOLDERS: False})
+    with pytest.raises(NoPictureError, match="holds no images"):
+        await controller.async_show_photo()
+    await frame(**{CONF_PHOTO_SUBFOLDERS: True})
+    await controller.async_show_photo()  # four levels below this folder: five.jpg is in
+    assert controller.art.source == f"{ALBUM}/1/2/3/4/5/five.jpg"
 
 
 async def test_to_png_refuses() -> None:
