@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components import media_source
 from homeassistant.components.image import DATA_COMPONENT as IMAGE_COMPONENT
 from homeassistant.components.image import ImageEntity
+from homeassistant.components.media_player.errors import BrowseError
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -359,6 +361,27 @@ async def test_sub_folders_when_asked(
     await frame(**{CONF_PHOTO_SUBFOLDERS: True})
     await controller.async_show_photo()  # four levels below this folder: five.jpg is in
     assert controller.art.source == f"{ALBUM}/1/2/3/4/5/five.jpg"
+
+
+async def test_a_sub_folder_that_cannot_be_browsed_is_skipped(
+    hass: HomeAssistant,
+    media: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A sub-folder whose source fails (a network share gone, say): a warning, the rest stays."""
+    browse = media_source.async_browse_media
+
+    async def failing_sub(hass: HomeAssistant, media_id: str, **kwargs: Any) -> Any:
+        if media_id == f"{ALBUM}/sub":
+            raise BrowseError("the share is offline")
+        return await browse(hass, media_id, **kwargs)
+
+    monkeypatch.setattr(media_source, "async_browse_media", failing_sub)
+    listed = await async_list_folder_images(hass, ALBUM, subfolders=True)
+    assert f"{ALBUM}/sub/hidden.jpg" not in [image.media_content_id for image in listed]
+    assert f"{ALBUM}/a_sunset.jpg" in [image.media_content_id for image in listed]
+    assert f"Skipping the media folder {ALBUM}/sub: it cannot be browsed" in caplog.text
 
 
 async def test_to_png_refuses() -> None:
