@@ -34,7 +34,7 @@ from .errors import (
     ServerLoadingError,
     ShowingHistoryError,
 )
-from .frame_options import frame_settings, render_options
+from .frame_options import art_area, frame_settings, render_options
 from .history import FrameHistory
 from .history_keeper import HistoryKeeper
 from .model_settings import generation_settings
@@ -306,7 +306,11 @@ class FrameController:
         try:
             health = self._coordinator.data
             capabilities = health.capabilities if health is not None else None
-            settings = generation_settings(self._entry.options, capabilities)
+            # The picture's aspect is that of the art area, so "cover" crops nothing.
+            art_size = await self._hass.async_add_executor_job(
+                art_area, self._entry.options, prompt
+            )
+            settings = generation_settings(self._entry.options, capabilities, art_size=art_size)
             image = await self._async_paint(prompt, seed, settings)
             art = Art(
                 png=image.png,

@@ -21,7 +21,7 @@ from .const import (
     DEFAULT_PANEL,
     DEFAULT_SATURATION,
 )
-from .render import RenderOptions
+from .render import RenderOptions, art_box
 
 RENDER_DEFAULTS: dict[str, Any] = {
     CONF_PANEL: DEFAULT_PANEL,
@@ -50,3 +50,11 @@ def render_options(settings: Mapping[str, Any], prompt: str) -> RenderOptions:
         caption=prompt if settings[CONF_CAPTION] else None,
         background=settings[CONF_BACKGROUND],
     )
+
+
+def art_area(options: Mapping[str, Any], prompt: str) -> tuple[int, int]:
+    """Return the (width, height) the art of `prompt` fills: the panel less its caption.
+
+    Blocking (the caption is measured with the font): run it in the executor.
+    """
+    return art_box(render_options(frame_settings(options), prompt))

@@ -70,12 +70,19 @@ def chosen_value(
 
 
 def generation_settings(
-    options: Mapping[str, Any], capabilities: ModelCapabilities | None
+    options: Mapping[str, Any],
+    capabilities: ModelCapabilities | None,
+    *,
+    art_size: tuple[int, int] | None = None,
 ) -> GenerationSettings:
-    """Return what a frame asks for; an older server (no capabilities) gets prompt and seed."""
+    """Return what a frame asks for; an older server (no capabilities) gets prompt and seed.
+
+    art_size: the area the art fills (the panel less its caption, `frame_options.art_area`);
+    None: the whole panel in its orientation.
+    """
     if capabilities is None:
         return GenerationSettings()
-    width, height = panel_size(options)
+    width, height = art_size or panel_size(options)
     steps = chosen_value(options, CONF_STEPS, capabilities.steps)
     guidance = chosen_value(options, CONF_GUIDANCE_SCALE, capabilities.guidance)
     return GenerationSettings(

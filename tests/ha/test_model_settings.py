@@ -94,7 +94,7 @@ async def test_min_dalle_gets_the_panel_size_only(
     hass: HomeAssistant, server: FakeGpuServer, loaded_entry: MockConfigEntry
 ) -> None:
     """min-dalle: the panel's size in its orientation, never steps or guidance."""
-    await use_model(hass, loaded_entry, server, MIN_DALLE_CAPABILITIES)
+    await use_model(hass, loaded_entry, server, MIN_DALLE_CAPABILITIES, **{CONF_CAPTION: False})
     assert await paint(hass, server) == {**PAINTING, "width": 600, "height": 448}
     assert art_size(hass) == (256, 256)
     await use_model(
@@ -111,7 +111,7 @@ async def test_diffusion_gets_size_steps_and_guidance(
     hass: HomeAssistant, server: FakeGpuServer, loaded_entry: MockConfigEntry
 ) -> None:
     """A diffusion model gets the chosen steps and guidance; the art comes at its own size."""
-    await use_model(hass, loaded_entry, server, DIFFUSION_CAPABILITIES)
+    await use_model(hass, loaded_entry, server, DIFFUSION_CAPABILITIES, **{CONF_CAPTION: False})
     assert await paint(hass, server) == {**PAINTING, "width": 600, "height": 448}
     # 600x448 scaled into 512*512 pixels and rounded to multiples of 64.
     assert art_size(hass) == (576, 448)
@@ -290,8 +290,35 @@ async def test_diagnostics_show_the_capabilities(
     assert health["capabilities"]["family"] == "diffusion"
     assert health["capabilities"]["steps"] == {"min": 1, "max": 8, "default": 4}
     assert health["upscaler"] == {"model": "test-upscaler", "scale": 4, "ready": False}
+    # Diagnostics show the whole panel; the request was for the art area above the caption.
     assert diagnostics["server"]["generation_request"] == {"width": 600, "height": 448}
-    assert diagnostics["frame"]["art"]["size"] == [600, 448]
+    assert diagnostics["frame"]["art"]["size"] == [600, 406]
+
+
+async def test_a_caption_takes_its_band_off_the_requested_size(
+    hass: HomeAssistant, server: FakeGpuServer, loaded_entry: MockConfigEntry
+) -> None:
+    """With the caption on, the frame asks for the art area's aspect: cover crops nothing."""
+    server.upscaler = {"model": "test-upscaler", "scale": 4, "ready": True}
+    options = {CONF_PANEL: "inky_impression_7_3", CONF_FIT: "cover", CONF_CAPTION: True}
+    await use_model(hass, loaded_entry, server, DIFFUSION_CAPABILITIES, **options)
+    # One line of caption takes 46 px of the 480: the art area is 800x434.
+    assert await paint(hass, server) == {**PAINTING, "width": 800, "height": 434}
+    assert art_size(hass) == (800, 434)
+    controller = loaded_entry.runtime_data.controller
+    assert controller.art is not None
+    caption = PAINTING["prompt"]
+    covered = RenderOptions(panel="inky_impression_7_3", fit="cover", caption=caption)
+    stretched = RenderOptions(panel="inky_impression_7_3", fit="stretch", caption=caption)
+    # Cover and stretch agree only when cover shows the whole picture.
+    assert render_frame(controller.art.png, covered) == render_frame(controller.art.png, stretched)
+
+    long_prompt = "a lighthouse in a storm " * 8  # three lines of caption: a lower art area
+    await hass.services.async_call(DOMAIN, "generate", {"prompt": long_prompt}, blocking=True)
+    assert server.requests[-1]["height"] < 434
+
+    await use_model(hass, loaded_entry, server, DIFFUSION_CAPABILITIES, **{CONF_CAPTION: False})
+    assert (await paint(hass, server))["height"] == 480
 
 
 def test_art_without_a_png_header_has_no_size() -> None:

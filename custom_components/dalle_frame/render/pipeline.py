@@ -389,6 +389,16 @@ def _dither_numpy(
     return run_in_parallel([partial(band, start, stop) for start, stop, _, _ in bands])
 
 
+def art_box(options: RenderOptions) -> tuple[int, int]:
+    """Return the (width, height) of the frame's art area: the panel less the caption band.
+
+    Blocking: it measures the caption with the bundled font (run it in the executor).
+    """
+    width, height = options.size
+    layout = layout_caption(options.caption, width, height) if options.caption else None
+    return width, height - (layout.height if layout else 0)
+
+
 def compose(
     options: RenderOptions,
     art: Image.Image,
