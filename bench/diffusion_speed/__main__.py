@@ -11,6 +11,11 @@ build/bench-models; nothing is downloaded): the timing and memory are the real m
 pictures noise. `--weights test-diffusion` runs the tiny test pipeline (seconds; the test
 suite runs it so the benchmark cannot rot). Prints the pixel comparison, seconds per picture
 and to each step's end, peak RSS and the ratios; writes JSON.
+
+`tiny` (in `--variants`, on by default) is `ours` with the opt-in tiny VAE decoder
+(`--vae-decoder tiny`): TAESD-shaped random weights (diffusers' AutoencoderTiny defaults,
+TAESD's shapes), or the test preset's tiny decoder. Its pixel difference to `ours` is printed
+but says nothing about TAESD's quality: both decoders have random weights here.
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .weights import DEFAULT_BENCH_DIR, ensure_sd_turbo_shaped
+from .weights import DEFAULT_BENCH_DIR, ensure_sd_turbo_shaped, ensure_taesd_shaped
+
+VARIANTS = ("stock", "ours", "tiny")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -46,6 +53,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     parser.add_argument("--batch", type=int, default=1, help="also time N singles vs a batch")
+    parser.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help="comma-separated, stock and ours always run; tiny: ours with the tiny VAE decoder",
+    )
     parser.add_argument("--models-dir", type=Path, default=DEFAULT_BENCH_DIR)
     parser.add_argument(
         "--out", type=Path, default=Path("build/bench-results/diffusion_speed.json")
@@ -61,6 +73,16 @@ def weights_folder(args: argparse.Namespace) -> tuple[Path, str]:
 
         return ensure_test_pipeline(TEST_DIFFUSION, args.models_dir), "test-diffusion"
     return ensure_sd_turbo_shaped(args.models_dir), "sd-turbo"
+
+
+def tiny_vae_folder(args: argparse.Namespace) -> Path:
+    """Return the tiny VAE decoder's folder: TAESD-shaped, or the test preset's."""
+    if args.weights == "test-diffusion":
+        from dalle_frame_server.generation.diffusion.presets import TEST_DIFFUSION
+        from dalle_frame_server.generation.diffusion.test_pipelines import ensure_test_tiny_vae
+
+        return ensure_test_tiny_vae(TEST_DIFFUSION, args.models_dir)
+    return ensure_taesd_shaped(args.models_dir)
 
 
 def run_variant(variant: str, job: dict[str, Any]) -> dict[str, Any]:
@@ -91,13 +113,47 @@ def pixels(path: str) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(Path(path).read_bytes())).convert("RGB"))
 
 
+def compare_tiny(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Print and return the tiny decoder's speed, memory and pixel difference against ours."""
+    tiny, ours, stock = results["tiny"], results["ours"], results["stock"]
+    full_pixels, tiny_pixels = pixels(ours["png"]), pixels(tiny["png"])
+    if full_pixels.shape != tiny_pixels.shape:
+        raise SystemExit(f"tiny painted {tiny_pixels.shape}, the full decoder {full_pixels.shape}")
+    difference = np.abs(full_pixels.astype(np.int16) - tiny_pixels.astype(np.int16))
+    summary = {
+        "speedup_vs_stock": min(stock["paint_s"]) / min(tiny["paint_s"]),
+        "speedup_vs_ours": min(ours["paint_s"]) / min(tiny["paint_s"]),
+        "rss_ratio_vs_stock": tiny["peak_rss_mb"] / stock["peak_rss_mb"],
+        "mean_difference": float(difference.mean()),
+        "max_difference": int(difference.max()),
+    }
+    print(
+        f"tiny vs stock: {summary['speedup_vs_stock']:.2f}x as fast per picture "
+        f"({summary['speedup_vs_ours']:.2f}x ours), peak RSS "
+        f"{100 * summary['rss_ratio_vs_stock']:.0f}% of stock"
+    )
+    print(
+        f"tiny vs the full decoder (ours), same latents: mean pixel difference "
+        f"{summary['mean_difference']:.1f}, max {summary['max_difference']} (of 255). "
+        "MEANINGLESS for quality: both decoders have random weights here; only the real "
+        "TAESD against the real VAE tells how close the pictures are"
+    )
+    return summary
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     width, height = (int(side) for side in args.size.split("x"))
+    variants = [name for name in VARIANTS if name in {"stock", "ours", *args.variants.split(",")}]
+    unknown = set(args.variants.split(",")) - set(VARIANTS)
+    if unknown:
+        raise SystemExit(f"--variants: unknown {', '.join(sorted(unknown))} (of {VARIANTS})")
     folder, preset = weights_folder(args)
+    tiny_vae = tiny_vae_folder(args) if "tiny" in variants else None
     args.out.parent.mkdir(parents=True, exist_ok=True)
     job = {
         "folder": str(folder),
+        "tiny_vae": str(tiny_vae) if tiny_vae else None,
         "preset": preset,
         "width": width,
         "height": height,
@@ -120,10 +176,10 @@ def main(argv: list[str] | None = None) -> None:
         )
     )
     print(f"{width}x{height}, {args.steps} step(s), seed {args.seed}, {threads} torch threads")
-    # One process per variant and round, the order alternating: a noisy machine slows both.
-    runs: dict[str, list[dict[str, Any]]] = {"stock": [], "ours": []}
+    # One process per variant and round, the order alternating: a noisy machine slows all.
+    runs: dict[str, list[dict[str, Any]]] = {variant: [] for variant in variants}
     for round_index in range(args.rounds):
-        order = ("stock", "ours") if round_index % 2 == 0 else ("ours", "stock")
+        order = variants if round_index % 2 == 0 else variants[::-1]
         for variant in order:
             runs[variant].append(run_variant(variant, {**job, "rounds": 1}))
     results = {variant: _best(variant_runs) for variant, variant_runs in runs.items()}
@@ -149,6 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"ours vs stock: {speedup:.2f}x as fast per picture, peak RSS {100 * memory:.0f}% of stock"
     )
+    tiny_summary = compare_tiny(results) if "tiny" in results else None
     for name, result in results.items():
         marks = result["step_marks"][-1]
         per_step = (marks[-1] - marks[0]) / (len(marks) - 1) if len(marks) > 1 else marks[0]
@@ -168,6 +225,7 @@ def main(argv: list[str] | None = None) -> None:
         "max_difference": int(difference.max()),
         "speedup": speedup,
         "rss_ratio": memory,
+        "tiny": tiny_summary,
         "results": results,
     }
     args.out.write_text(json.dumps(summary, indent=2))

@@ -65,6 +65,27 @@ SD_VAE: Final = {
 }
 
 
+def ensure_taesd_shaped(bench_dir: Path = DEFAULT_BENCH_DIR) -> Path:
+    """Return the folder of a TAESD-shaped random AutoencoderTiny, writing it once (10 MB).
+
+    diffusers' AutoencoderTiny defaults are TAESD's shapes (64 channels, 3-3-3-1 decoder
+    blocks); the weights are random, so its pictures say nothing about TAESD's quality.
+    """
+    from diffusers import AutoencoderTiny
+
+    folder = bench_dir / "taesd-shaped"
+    marker = {"seed": SEED, "config": "AutoencoderTiny defaults"}
+    if (folder / MARKER).is_file() and json.loads((folder / MARKER).read_text()) == marker:
+        return folder
+    _LOGGER.info("Writing TAESD-shaped random weights to %s (once)", folder)
+    torch.manual_seed(SEED)
+    if folder.exists():
+        shutil.rmtree(folder)
+    AutoencoderTiny().save_pretrained(folder, safe_serialization=True)
+    (folder / MARKER).write_text(json.dumps(marker))
+    return folder
+
+
 def ensure_sd_turbo_shaped(bench_dir: Path = DEFAULT_BENCH_DIR) -> Path:
     """Return the folder of the SD-Turbo-shaped random pipeline, writing it once (~2.6 GB)."""
     folder = bench_dir / "sd-turbo-shaped"

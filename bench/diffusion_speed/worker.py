@@ -33,11 +33,15 @@ def peak_rss_mb() -> float:
 
 
 def run_ours(job: dict[str, Any], preset: DiffusionPreset) -> dict[str, Any]:
-    """Our loader and generator: PNG bytes out (encoding included in the time)."""
+    """Our loader and generator: PNG bytes out (encoding included in the time).
+
+    Variant "tiny": the same with the tiny VAE decoder of `job["tiny_vae"]`.
+    """
     folder = Path(job["folder"])
+    tiny_vae = Path(job["tiny_vae"]) if job["variant"] == "tiny" else None
     started = time.monotonic()
     half = uses_half_storage(preset, CPU, torch.float32)
-    parts = load_parts(folder, preset, CPU, torch.float32, half_storage=half)
+    parts = load_parts(folder, preset, CPU, torch.float32, half_storage=half, tiny_vae=tiny_vae)
     generator = DiffusionGenerator(parts, preset, device=CPU, batching=job["batch"] > 1)
     loaded = time.monotonic() - started
     request = GenerationRequest(
@@ -133,7 +137,7 @@ def main() -> None:
     if job["threads"]:
         torch.set_num_threads(job["threads"])
     preset = DIFFUSION_PRESETS[job["preset"]]
-    run = run_ours if job["variant"] == "ours" else run_stock
+    run = run_stock if job["variant"] == "stock" else run_ours
     result = run(job, preset)
     result.update(variant=job["variant"], peak_rss_mb=peak_rss_mb(), png=job["png"])
     print(json.dumps(result))

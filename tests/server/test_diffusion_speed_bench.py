@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_benchmark_command_on_the_test_pipeline(tmp_path: Path, models_dir: Path) -> None:
-    """Stock and ours side by side: identical pixels, times, peak RSS and the ratios."""
+    """Stock, ours and ours with the tiny decoder side by side: identical pixels (stock and
+    ours), times, peak RSS and the ratios."""
     out = tmp_path / "result.json"
     completed = subprocess.run(
         [
@@ -48,3 +49,8 @@ def test_benchmark_command_on_the_test_pipeline(tmp_path: Path, models_dir: Path
         run = result["results"][variant]
         assert run["peak_rss_mb"] > 0 and len(run["step_marks"][0]) == 2
     assert result["results"]["ours"]["batch_s"] > 0
+    # the tiny VAE decoder's variant: timed beside them, its difference labelled meaningless
+    assert "tiny vs stock:" in completed.stdout
+    assert "MEANINGLESS for quality" in completed.stdout
+    assert result["tiny"]["max_difference"] > 0
+    assert result["results"]["tiny"]["peak_rss_mb"] > 0
