@@ -18,22 +18,18 @@ import json
 import logging
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..asr.base import Transcriber
-from ..asr.model_folder import DEFAULT_ASR_MODEL
-from ..generation.min_dalle.backends import BACKEND_NAMES
-from ..generation.models.devices import DTYPES, choose_device_and_dtype
+from ..generation.models.devices import choose_device_and_dtype
 from ..generation.text_to_image import GenerationRequest, TextToImage
 from ..loading import ASR_DISABLED, load_generator, load_transcriber
+from ..model_options import add_model_arguments, model_settings
 from ..model_slot import ModelSlot
-from ..settings import GENERATOR_MODELS, ServerSettings
+from ..settings import ServerSettings
 from ..torch_setup import configure_torch
-from ..upscaling.loading import UPSCALER_CHOICES
-from ..upscaling.pretrained import GITHUB_URL
 from .node_cancel import CancelBoard, CancelModel
 from .node_generation import GenerationModel
 from .node_models import InfoModel, TranscriptionModel, node_info
@@ -65,40 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m dalle_frame_server.triton.serve",
         description="One Triton node of dalle_frame: the generator and the ASR as Triton models.",
     )
-    parser.add_argument(
-        "--model", choices=GENERATOR_MODELS, default=env("DALLE_FRAME_MODEL", "mini")
-    )
-    parser.add_argument(
-        "--asr-model",
-        default=env("DALLE_FRAME_ASR_MODEL", DEFAULT_ASR_MODEL),
-        help="as the server's --asr-model; none serves no ASR",
-    )
-    parser.add_argument(
-        "--models-dir", type=Path, default=Path(env("DALLE_FRAME_MODELS_DIR", "models"))
-    )
+    add_model_arguments(parser)
     parser.add_argument(
         "--device",
         action="append",
         default=None,
         help="cpu, cuda or cuda:N; repeat for one model instance per device (one instance per "
         "GPU: --device cuda:0 --device cuda:1); env DALLE_FRAME_DEVICE, comma-separated",
-    )
-    parser.add_argument("--dtype", choices=tuple(DTYPES), default=env("DALLE_FRAME_DTYPE") or None)
-    parser.add_argument(
-        "--backend", choices=BACKEND_NAMES, default=env("DALLE_FRAME_BACKEND", "fast")
-    )
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default all)")
-    parser.add_argument(
-        "--upscaler",
-        choices=UPSCALER_CHOICES,
-        default=env("DALLE_FRAME_UPSCALER", "none"),
-        help="as the server's --upscaler: super-resolution of pictures smaller than the size "
-        "a request asks for (none, test or realesr-general-x4v3; env DALLE_FRAME_UPSCALER)",
-    )
-    parser.add_argument(
-        "--upscaler-download-url",
-        default=env("DALLE_FRAME_UPSCALER_DOWNLOAD_URL", GITHUB_URL),
-        help="as the server's --upscaler-download-url (env DALLE_FRAME_UPSCALER_DOWNLOAD_URL)",
     )
     parser.add_argument(
         "--max-batch-size",
@@ -140,27 +109,14 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if args.max_batch_size < 1:
             raise ValueError(f"--max-batch-size must be at least 1, not {args.max_batch_size}")
-        if not args.upscaler_download_url.startswith(("http://", "https://")):
-            raise ValueError(
-                "--upscaler-download-url must be an http(s) URL, not "
-                f"{args.upscaler_download_url!r}"
-            )
+        fields = model_settings(args)
         for device in devices:
             choose_device_and_dtype(device, args.dtype)
     except ValueError as error:
         _LOGGER.error("Cannot start: %s", error)
         sys.exit(2)
     configure_torch(args.threads)
-    base = ServerSettings(
-        models_dir=args.models_dir.resolve(),
-        model=args.model,
-        asr_model=args.asr_model,
-        dtype=args.dtype,
-        backend=args.backend,
-        threads=args.threads,
-        upscaler=args.upscaler,
-        upscaler_download_url=args.upscaler_download_url,
-    )
+    base = ServerSettings(**fields)
     generators = [_load_generator(base, device) for device in devices]
     transcriber, asr_error = _load_transcriber(base)
     max_batch_size = _batch_size(generators[0], args.max_batch_size)
