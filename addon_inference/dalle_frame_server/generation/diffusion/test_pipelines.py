@@ -14,6 +14,7 @@ import json
 import logging
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -35,8 +36,22 @@ def ensure_test_pipeline(preset: DiffusionPreset, models_dir: Path) -> Path:
     """Return the folder of a test preset's pipeline, building it first when needed."""
     if not preset.test:
         raise ValueError(f"{preset.name} is not a test model")
-    folder = models_dir / preset.name
-    expected = {"version": _BUILD_VERSION, "seed": TEST_PIPELINE_SEED, "kind": preset.pipeline}
+    return build_once(
+        models_dir / preset.name,
+        {"version": _BUILD_VERSION, "seed": TEST_PIPELINE_SEED, "kind": preset.pipeline},
+        lambda staging: build_pipeline(preset.pipeline, staging),
+        f"{preset.name} (random weights, paints noise)",
+    )
+
+
+def build_once(
+    folder: Path, expected: dict[str, Any], build: Callable[[Path], None], what: str
+) -> Path:
+    """Return `folder` when its marker is `expected`; else `build` it anew and mark it.
+
+    Built in a staging folder beside it and moved into place, so an interrupted build leaves
+    no half folder that looks finished.
+    """
     marker = folder / BUILD_MARKER
     if marker.is_file():
         try:
@@ -44,11 +59,11 @@ def ensure_test_pipeline(preset: DiffusionPreset, models_dir: Path) -> Path:
                 return folder
         except (OSError, ValueError):
             pass
-    _LOGGER.info("Building %s in %s (random weights, paints noise)", preset.name, folder)
-    models_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{preset.name}-", dir=models_dir))
+    _LOGGER.info("Building %s in %s", what, folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
-        build_pipeline(preset.pipeline, staging)
+        build(staging)
         (staging / BUILD_MARKER).write_text(json.dumps(expected))
         if folder.exists():
             shutil.rmtree(folder)
@@ -175,29 +190,18 @@ def ensure_test_tiny_vae(preset: DiffusionPreset, models_dir: Path) -> Path:
 
     if not preset.test:
         raise ValueError(f"{preset.name} is not a test model")
-    folder = models_dir / f"{preset.name}{TINY_VAE_SUFFIX}"
-    expected = {"seed": TEST_PIPELINE_SEED, "config": repr(TEST_TINY_VAE_CONFIG)}
-    marker = folder / BUILD_MARKER
-    if marker.is_file():
-        try:
-            if json.loads(marker.read_text()) == expected:
-                return folder
-        except (OSError, ValueError):
-            pass
-    _LOGGER.info("Building a tiny VAE decoder in %s (random weights, paints noise)", folder)
-    models_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=models_dir))
-    try:
+
+    def build(staging: Path) -> None:
         torch.manual_seed(TEST_PIPELINE_SEED)
         vae: Any = AutoencoderTiny(**TEST_TINY_VAE_CONFIG)
         vae.save_pretrained(staging, safe_serialization=True)
-        (staging / BUILD_MARKER).write_text(json.dumps(expected))
-        if folder.exists():
-            shutil.rmtree(folder)
-        staging.replace(folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return folder
+
+    return build_once(
+        models_dir / f"{preset.name}{TINY_VAE_SUFFIX}",
+        {"seed": TEST_PIPELINE_SEED, "config": repr(TEST_TINY_VAE_CONFIG)},
+        build,
+        "a tiny VAE decoder (random weights, paints noise)",
+    )
 
 
 def make_clip_tokenizer() -> Any:
