@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -215,3 +216,32 @@ async def test_full_queue_answers_429_as_today(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_node_stops_on_sigterm_after_serving(
+    stack: dict[str, Any], session: aiohttp.ClientSession
+) -> None:
+    """SIGTERM to the node's process alone (docker stop, systemd) stops it cleanly and soon.
+
+    After the jobs above (pictures, cancelled ones too) the front has read every job's stream
+    to its end, so tritonserver can unload the generate model instead of waiting out its 30 s
+    grace; the node's Python process exits 0 (not killed by the signal).
+    """
+    front, node = stack["front"], stack["node"]
+    for _attempt in range(300):
+        health = await front.health(session)
+        (state,) = health["generator"]["triton"]["nodes"]
+        queue = health["generator"]["queue"]
+        if not queue["running"] and not queue["waiting"] and state["in_flight"] == 0:
+            break
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(1)  # the streams' ends follow their last events
+    popen = node.process.popen
+    started = asyncio.get_running_loop().time()
+    popen.send_signal(signal.SIGTERM)
+    returncode = await asyncio.to_thread(popen.wait, 60)
+    seconds = asyncio.get_running_loop().time() - started
+    log = node.process.log_path.read_text(errors="replace")
+    assert returncode == 0, log[-3000:]
+    assert seconds < 20, f"the node took {seconds:.1f} s to stop: {log[-3000:]}"
+    assert "Found 0 live models" in log

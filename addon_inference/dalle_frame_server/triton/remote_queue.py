@@ -50,6 +50,8 @@ NO_NODE_RETRY_SECONDS = 10
 """Retry-After when no Triton node is up."""
 CANCEL_TIMEOUT_SECONDS = 5.0
 """How long the front waits for a node to take a cancel (it goes on either way)."""
+DRAIN_SECONDS = 60.0
+"""How long the front reads an ended job's stream for its end before closing it."""
 
 
 class NodeFailure(Exception):
@@ -168,6 +170,7 @@ class RemoteGenerationQueue(GenerationQueue):
             raise NodeFailure(_reason(error), last_step=None) from error
         client_left = asyncio.ensure_future(left.wait())
         next_answer: asyncio.Future[Any] | None = None
+        ended = False  # the node ended the job (picture, error, or stopped for a leaver)
         try:
             while True:
                 next_answer = asyncio.ensure_future(anext(stream))
@@ -178,6 +181,7 @@ class RemoteGenerationQueue(GenerationQueue):
                 )
                 if client_left.done():
                     await _cancel_on_node(node, job_id, last_step)
+                    ended = True
                     return asyncio.CancelledError()
                 if not next_answer.done():
                     raise NodeFailure(
@@ -200,6 +204,7 @@ class RemoteGenerationQueue(GenerationQueue):
                     if job.on_progress is not None:
                         job.on_progress(last_step, int(event["total"]))
                 elif kind == "result":
+                    ended = True
                     return GenerationResult(
                         png=bytes(answer.as_numpy(PNG_OUTPUT).reshape(-1)[0]),
                         seed=job.request.seed,
@@ -209,21 +214,49 @@ class RemoteGenerationQueue(GenerationQueue):
                         upscale_seconds=event.get("upscale_seconds"),
                     )
                 elif kind == "error":
+                    ended = True
                     return ApiError(
                         str(event["message"]), code=str(event["code"]), status=int(event["status"])
                     )
         finally:
             job.on_abandon = None
             _discard(client_left)
-            if next_answer is not None:
-                _discard(next_answer)
-            stream.cancel()
+            if ended:
+                drain = asyncio.create_task(_drain(stream, next_answer), name="triton stream end")
+                self._tasks.add(drain)
+                drain.add_done_callback(self._tasks.discard)
+            else:
+                if next_answer is not None:
+                    _discard(next_answer)
+                stream.cancel()
 
     def close(self) -> None:
         """Fail the waiting jobs and stop the running streams."""
         super().close()
         for task in list(self._tasks):
             task.cancel()
+
+
+async def _drain(stream: Any, pending: asyncio.Future[Any] | None) -> None:
+    """Read an ended job's stream to its end (at most `DRAIN_SECONDS`), then close it.
+
+    Cancelling a decoupled model's stream before Triton (2.51) has sent its end leaves the
+    model unable to unload: the node then cannot stop (SIGTERM waits out Triton's 30 s
+    grace). The end follows the job's last event at once, unless the node's batch has
+    other turns to run; the client has its answer already either way.
+    """
+    try:
+        async with asyncio.timeout(DRAIN_SECONDS):
+            if pending is not None and not pending.done():
+                await pending
+            async for _ in stream:
+                pass
+    except Exception:  # the end, a node gone, or the limit: nothing more to read
+        pass
+    finally:
+        if pending is not None:
+            _discard(pending)
+        stream.cancel()
 
 
 def _discard(task: asyncio.Future[Any]) -> None:

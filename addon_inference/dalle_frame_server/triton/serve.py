@@ -17,7 +17,9 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -115,14 +117,28 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as error:
         _LOGGER.error("Cannot start: %s", error)
         sys.exit(2)
+    signal.signal(signal.SIGTERM, _interrupt)
     configure_torch(args.threads)
     base = ServerSettings(**fields)
-    generators = [_load_generator(base, device) for device in devices]
-    transcriber, asr_error = _load_transcriber(base)
+    try:
+        generators = [_load_generator(base, device) for device in devices]
+        transcriber, asr_error = _load_transcriber(base)
+    except KeyboardInterrupt:
+        _LOGGER.info("Stopped while loading the models")
+        return
     max_batch_size = _batch_size(generators[0], args.max_batch_size)
     info = node_info(generators, transcriber, max_batch_size=max_batch_size, asr_error=asr_error)
     _LOGGER.info("Serving %s", json.dumps(info))
     _serve(args, generators, transcriber, info, CancelBoard())
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """Stop the node on SIGTERM (docker stop, systemd) as on Ctrl+C.
+
+    PyTriton's serve loop stops tritonserver on KeyboardInterrupt; a container's PID 1 would
+    ignore SIGTERM without a handler.
+    """
+    raise KeyboardInterrupt
 
 
 def _load_generator(base: ServerSettings, device: str | None) -> TextToImage:
