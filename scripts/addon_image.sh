@@ -16,6 +16,9 @@
 #   scripts/addon_image.sh base         build the base image if missing
 #   scripts/addon_image.sh build        build the base if missing, then the add-on image
 #   scripts/addon_image.sh tag          print the add-on image's tag
+#   scripts/addon_image.sh triton       build the base if missing, then Triton mode's image
+#                                       (addon_inference/Dockerfile.triton, its CPU variant)
+#   scripts/addon_image.sh triton-tag   print that image's tag
 #   scripts/addon_image.sh podman ARGS  podman with the project's storage and settings
 set -euo pipefail
 
@@ -28,6 +31,7 @@ base_version=1
 base_tag="localhost/dalle-frame-base-debian:bookworm-$base_version"
 version=$(sed -n 's/^version: "\(.*\)"$/\1/p' "$repo/addon_inference/config.yaml")
 image_tag="localhost/dalle-frame-server-addon:$version"
+triton_tag="localhost/dalle-frame-triton-cpu:$version"
 
 log() { printf '\033[1m[addon-image]\033[0m %s\n' "$*" >&2; }
 
@@ -103,15 +107,20 @@ build_base() {
   log "base image $base_tag ready"
 }
 
+# torch_arguments: build arguments that take torch's CPU wheel from the local folder where
+# there is one; else the Dockerfile's TORCH_INDEX_URL (PyTorch's CPU index) decides.
+torch_arguments() {
+  if compgen -G "$wheels/torch-*+cpu-*.whl" >/dev/null; then
+    printf '%s\n' --build-arg TORCH_WHEELS=/wheels --volume "$wheels:/wheels:ro"
+  fi
+}
+
 build_image() {
   install_podman
   build_base
   log "building $image_tag from addon_inference/Dockerfile (minutes the first time)"
-  local started=$SECONDS torch=()
-  # torch's CPU wheel from the local folder where there is one; else PyTorch's CPU index.
-  if compgen -G "$wheels/torch-*+cpu-*.whl" >/dev/null; then
-    torch=(--build-arg TORCH_WHEELS=/wheels --volume "$wheels:/wheels:ro")
-  fi
+  local started=$SECONDS torch
+  mapfile -t torch < <(torch_arguments)
   podman_cmd build --format docker --network host \
     --build-arg "BUILD_FROM=$base_tag" \
     --build-arg BUILD_ARCH=amd64 \
@@ -119,6 +128,33 @@ build_image() {
     "${torch[@]}" \
     --tag "$image_tag" "$repo/addon_inference"
   log "image $image_tag built in $((SECONDS - started)) s"
+  prune
+}
+
+# build_triton_image: Dockerfile.triton from the repository root (its .dockerignore keeps
+# the context to what the image copies), CPU torch and ONNX Runtime: what a GPU box builds
+# but for the CUDA wheels, which are gigabytes and need a GPU to mean anything.
+build_triton_image() {
+  install_podman
+  build_base
+  log "building $triton_tag from addon_inference/Dockerfile.triton (minutes the first time)"
+  local started=$SECONDS torch
+  mapfile -t torch < <(torch_arguments)
+  podman_cmd build --format docker --network host \
+    --file "$repo/addon_inference/Dockerfile.triton" \
+    --build-arg "BUILD_FROM=$base_tag" \
+    --build-arg "BUILD_VERSION=$version" \
+    --build-arg ACCELERATOR=cpu \
+    --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu \
+    "${torch[@]}" \
+    --tag "$triton_tag" "$repo"
+  log "image $triton_tag built in $((SECONDS - started)) s"
+  prune
+}
+
+# prune: drop images a rebuild left without a tag (each holds its own pip layers, ~1 GB).
+prune() {
+  podman_cmd image prune --force >/dev/null || log "could not prune untagged images"
 }
 
 case "${1:-}" in
@@ -128,12 +164,14 @@ case "${1:-}" in
     ;;
   build) build_image ;;
   tag) echo "$image_tag" ;;
+  triton) build_triton_image ;;
+  triton-tag) echo "$triton_tag" ;;
   podman)
     shift
     podman_cmd "$@"
     ;;
   *)
-    echo "usage: $0 base | build | tag | podman ARGS..." >&2
+    echo "usage: $0 base | build | tag | triton | triton-tag | podman ARGS..." >&2
     exit 2
     ;;
 esac
