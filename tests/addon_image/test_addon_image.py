@@ -29,35 +29,18 @@ import yaml
 from tests.server.helpers import make_wav
 from tests.stack import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
+from .podman import ROOT, build_image, podman, post
+
 ADDON = ROOT / "addon_inference"
-SCRIPT = ROOT / "scripts" / "addon_image.sh"
 CONFIG = yaml.safe_load((ADDON / "config.yaml").read_text(encoding="utf8"))
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="podman builds here need root")
 
 
-def podman(*args: str, check: bool = True, timeout: float = 120) -> str:
-    """Run podman with the project's settings; return its standard output."""
-    result = subprocess.run(
-        [str(SCRIPT), "podman", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"podman {' '.join(args)} failed: {result.stderr[-3000:]}")
-    return result.stdout
-
-
 @pytest.fixture(scope="module")
 def image() -> str:
     """Build the add-on image (layers cached outside the checkout); return its tag."""
-    subprocess.run([str(SCRIPT), "build"], check=True, timeout=40 * 60)
-    return subprocess.run(
-        [str(SCRIPT), "tag"], capture_output=True, text=True, check=True
-    ).stdout.strip()
+    return build_image("build", "tag")
 
 
 @pytest.fixture(scope="module")
@@ -104,15 +87,6 @@ def _get_json(url: str) -> dict:
         return json.load(response)
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
-
-
 @pytest.fixture(scope="module")
 def container(image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """The add-on container with the test models, serving on a free port of the host."""
@@ -153,7 +127,7 @@ def test_container_serves_health_generation_and_speech(container: dict) -> None:
     assert token_file.stat().st_mode & 0o777 == 0o600
     token = token_file.read_text().strip()
     auth = {"Authorization": f"Bearer {token}"}
-    status, headers, body = _post(
+    status, headers, body = post(
         f"{container['base']}/v1/generate",
         json.dumps({"prompt": "a lighthouse in a storm", "seed": 7}).encode(),
         {"Content-Type": "application/json", **auth},
@@ -161,12 +135,12 @@ def test_container_serves_health_generation_and_speech(container: dict) -> None:
     assert status == 200, body[:500]
     assert body.startswith(b"\x89PNG")
     assert headers["X-Seed"] == "7"
-    status, _, body = _post(
+    status, _, body = post(
         f"{container['base']}/v1/transcribe", make_wav(), {"Content-Type": "audio/wav", **auth}
     )
     assert status == 200, body[:500]
     assert "text" in json.loads(body)
-    status, _, _ = _post(
+    status, _, _ = post(
         f"{container['base']}/v1/generate", b'{"prompt": "x"}', {"Content-Type": "application/json"}
     )
     assert status == 401

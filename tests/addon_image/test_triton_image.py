@@ -15,12 +15,10 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -28,20 +26,9 @@ from tests.server.helpers import make_wav
 from tests.stack import free_port
 from tests.triton.processes import build_test_models
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "scripts" / "addon_image.sh"
+from .podman import ROOT, build_image, podman, post
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="podman builds here need root")
-
-
-def podman(*args: str, check: bool = True, timeout: float = 120) -> str:
-    """Run podman with the project's settings; return its standard output."""
-    result = subprocess.run(
-        [str(SCRIPT), "podman", *args], capture_output=True, text=True, timeout=timeout, check=False
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"podman {' '.join(args)} failed: {result.stderr[-3000:]}")
-    return result.stdout
 
 
 def _server_version() -> str:
@@ -53,10 +40,7 @@ def _server_version() -> str:
 @pytest.fixture(scope="module")
 def image() -> str:
     """Build Triton mode's image (layers cached outside the checkout); return its tag."""
-    subprocess.run([str(SCRIPT), "triton"], check=True, timeout=40 * 60)
-    return subprocess.run(
-        [str(SCRIPT), "triton-tag"], capture_output=True, text=True, check=True
-    ).stdout.strip()
+    return build_image("triton", "triton-tag")
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -68,15 +52,6 @@ def _get(url: str) -> tuple[int, bytes]:
         return error.code, error.read()
     except OSError:
         return 0, b""
-
-
-def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=180) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
 
 
 def _wait_healthy(base: str, name: str, limit: float = 240) -> dict:
@@ -172,21 +147,21 @@ def test_front_paints_as_the_single_process_server(stack: dict) -> None:
     _wait_healthy(stack["single"], stack["names"]["single"])
     request = json.dumps({"prompt": "a lighthouse in a storm", "seed": 7}).encode()
     headers = {"Content-Type": "application/json", **stack["auth"]}
-    status, response_headers, through_triton = _post(
+    status, response_headers, through_triton = post(
         f"{stack['front']}/v1/generate", request, headers
     )
     assert status == 200, through_triton[:500]
     assert through_triton.startswith(b"\x89PNG") and response_headers["X-Seed"] == "7"
-    status, _, single = _post(f"{stack['single']}/v1/generate", request, headers)
+    status, _, single = post(f"{stack['single']}/v1/generate", request, headers)
     assert status == 200, single[:500]
     assert through_triton == single
-    status, _, _ = _post(f"{stack['front']}/v1/generate", request, {})
+    status, _, _ = post(f"{stack['front']}/v1/generate", request, {})
     assert status == 401
 
 
 def test_front_transcribes_through_the_node(stack: dict) -> None:
     """Speech goes to the node's ASR model and comes back as text."""
-    status, _, body = _post(
+    status, _, body = post(
         f"{stack['front']}/v1/transcribe",
         make_wav(),
         {"Content-Type": "audio/wav", **stack["auth"]},
