@@ -128,7 +128,7 @@ build_image() {
     "${torch[@]}" \
     --tag "$image_tag" "$repo/addon_inference"
   log "image $image_tag built in $((SECONDS - started)) s"
-  prune
+  prune "$image_tag"
 }
 
 # build_triton_image: Dockerfile.triton from the repository root (its .dockerignore keeps
@@ -149,11 +149,16 @@ build_triton_image() {
     "${torch[@]}" \
     --tag "$triton_tag" "$repo"
   log "image $triton_tag built in $((SECONDS - started)) s"
-  prune
+  prune "$triton_tag"
 }
 
-# prune: drop images a rebuild left without a tag (each holds its own pip layers, ~1 GB).
+# prune TAG: drop the other versions of TAG's image and the images a rebuild left without a
+# tag (each holds its own pip layers, over 1 GB); one still in use stays, with a note.
 prune() {
+  local keep=$1 old
+  for old in $(podman_cmd images --filter "reference=${keep%:*}" --format '{{.Repository}}:{{.Tag}}'); do
+    [[ $old == "$keep" ]] || podman_cmd rmi "$old" >/dev/null 2>&1 || log "kept $old (in use)"
+  done
   podman_cmd image prune --force >/dev/null || log "could not prune untagged images"
 }
 
