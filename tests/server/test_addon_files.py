@@ -195,9 +195,12 @@ def test_docker_compose_uses_the_gpu_and_checks_health() -> None:
     devices = service["deploy"]["resources"]["reservations"]["devices"]
     assert devices[0]["driver"] == "nvidia"
     assert "/v1/health" in " ".join(service["healthcheck"]["test"])
-    main_source = (ADDON / "dalle_frame_server" / "__main__.py").read_text()
+    command_line = "".join(
+        (ADDON / "dalle_frame_server" / name).read_text()
+        for name in ("__main__.py", "model_options.py")
+    )
     for variable in service["environment"]:
-        assert f'"{variable}"' in main_source, f"{variable} is not read by the server"
+        assert f'"{variable}"' in command_line, f"{variable} is not read by the server"
     assert service["environment"]["DALLE_FRAME_BACKEND"] in BACKEND_NAMES
     assert service["image"] == f"dalle-frame-server:{dalle_frame_server.__version__}"
     build_args = service["build"]["args"]
