@@ -167,6 +167,14 @@ async def test_node_refuses_a_request_it_cannot_read(stack: dict[str, Any]) -> N
     try:
         stream = client.stream_infer(requests())
         answer, error = await asyncio.wait_for(anext(stream), 30)
+
+        async def read_to_the_end() -> None:
+            async for _ in stream:
+                pass
+
+        # As the front does: a stream cancelled before its end keeps Triton from unloading the
+        # model, and the node from stopping (test_node_stops_on_sigterm_after_serving).
+        await asyncio.wait_for(read_to_the_end(), 30)
         stream.cancel()
     finally:
         await client.close()
