@@ -25,7 +25,11 @@ class SatelliteEntity(Entity):
         self._monitor: SatelliteMonitor = entry.runtime_data.satellite
         self._attr_translation_key = key
         self._attr_unique_id = f"{entry.entry_id}-{key}"
-        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, entry.entry_id)})
+        # The frame's name too: a satellite platform may add its entities before the frame's
+        # own platforms create the device, and the entity ids come from the device's name.
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, entry.entry_id)}, name=entry.title
+        )
 
     async def async_added_to_hass(self) -> None:
         """Follow the satellite's reports."""
