@@ -78,7 +78,7 @@ def stack(image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict
     suffix = os.getpid()
     names = {role: f"dalle-frame-triton-{role}-{suffix}" for role in ("node", "front", "single")}
     common = ["run", "--detach", "--network", "host", "--volume", f"{models}:/models"]
-    server = ["python3", "-m", "dalle_frame_server", "--host", "127.0.0.1", "--token", token]
+    server = ["python3", "-m", "dalle_frame_server", "--host", "127.0.0.1", f"--token={token}"]
     try:
         podman(
             *common, "--name", names["node"], image,

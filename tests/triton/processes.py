@@ -128,7 +128,7 @@ class TritonFrontProcess:
                 str(self.python), "-m", "dalle_frame_server", "--model", "test",
                 "--asr-model", "test",
                 "--models-dir", str(self.models_dir or self.work_dir / "front-models"),
-                "--host", HOST, "--port", str(self.port), "--token", self.token,
+                "--host", HOST, "--port", str(self.port), f"--token={self.token}",
                 *urls, *self.extra_args,
             ],
             self.work_dir / "front.log",
