@@ -115,41 +115,36 @@ torch_arguments() {
   fi
 }
 
-build_image() {
+# build_with TAG CONTEXT [ARGS...]: build TAG from CONTEXT on the base image, with torch's
+# CPU wheel from the local folder where there is one, then drop what it replaced.
+build_with() {
+  local tag=$1 context=$2 started=$SECONDS torch
+  shift 2
   install_podman
   build_base
-  log "building $image_tag from addon_inference/Dockerfile (minutes the first time)"
-  local started=$SECONDS torch
+  log "building $tag (minutes the first time)"
   mapfile -t torch < <(torch_arguments)
   podman_cmd build --format docker --network host \
-    --build-arg "BUILD_FROM=$base_tag" \
-    --build-arg BUILD_ARCH=amd64 \
-    --build-arg ACCELERATOR=cpu \
-    "${torch[@]}" \
-    --tag "$image_tag" "$repo/addon_inference"
-  log "image $image_tag built in $((SECONDS - started)) s"
-  prune "$image_tag"
+    --build-arg "BUILD_FROM=$base_tag" "$@" "${torch[@]}" --tag "$tag" "$context"
+  log "image $tag built in $((SECONDS - started)) s"
+  prune "$tag"
+}
+
+# build_image: the add-on as the Supervisor builds it for amd64 (addon_inference/Dockerfile).
+build_image() {
+  build_with "$image_tag" "$repo/addon_inference" \
+    --build-arg BUILD_ARCH=amd64 --build-arg ACCELERATOR=cpu
 }
 
 # build_triton_image: Dockerfile.triton from the repository root (its .dockerignore keeps
 # the context to what the image copies), CPU torch and ONNX Runtime: what a GPU box builds
 # but for the CUDA wheels, which are gigabytes and need a GPU to mean anything.
 build_triton_image() {
-  install_podman
-  build_base
-  log "building $triton_tag from addon_inference/Dockerfile.triton (minutes the first time)"
-  local started=$SECONDS torch
-  mapfile -t torch < <(torch_arguments)
-  podman_cmd build --format docker --network host \
+  build_with "$triton_tag" "$repo" \
     --file "$repo/addon_inference/Dockerfile.triton" \
-    --build-arg "BUILD_FROM=$base_tag" \
     --build-arg "BUILD_VERSION=$version" \
     --build-arg ACCELERATOR=cpu \
-    --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu \
-    "${torch[@]}" \
-    --tag "$triton_tag" "$repo"
-  log "image $triton_tag built in $((SECONDS - started)) s"
-  prune "$triton_tag"
+    --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 }
 
 # prune TAG: drop the other versions of TAG's image and the images a rebuild left without a
