@@ -22,19 +22,14 @@ from collections.abc import Iterator
 
 import pytest
 
+import dalle_frame_server
 from tests.server.helpers import make_wav
 from tests.stack import free_port
 from tests.triton.processes import build_test_models
 
-from .podman import ROOT, build_image, podman, post
+from .podman import build_image, podman, post
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="podman builds here need root")
-
-
-def _server_version() -> str:
-    """The server's version (the image's label follows it)."""
-    text = (ROOT / "addon_inference/dalle_frame_server/__init__.py").read_text()
-    return text.split('__version__ = "')[1].split('"')[0]
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +110,10 @@ def stack(image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict
 def test_image_is_versioned_and_cpu_only(image: str) -> None:
     """The version label follows the server; CPU torch and ONNX Runtime; telemetry off."""
     (details,) = json.loads(podman("image", "inspect", image))
-    assert details["Config"]["Labels"]["org.opencontainers.image.version"] == _server_version()
+    assert (
+        details["Config"]["Labels"]["org.opencontainers.image.version"]
+        == dalle_frame_server.__version__
+    )
     assert "ORT_DISABLE_TELEMETRY=1" in details["Config"]["Env"]
     probe = (
         "import json, numpy, onnxruntime, pytriton, torch;"
@@ -141,7 +139,7 @@ def test_node_answers_triton_readiness_and_metrics(stack: dict) -> None:
 def test_front_paints_as_the_single_process_server(stack: dict) -> None:
     """Through the node the same seed gives the single-process server's PNG, byte for byte."""
     health = stack["front_health"]
-    assert health["version"] == _server_version()
+    assert health["version"] == dalle_frame_server.__version__
     (node,) = health["generator"]["triton"]["nodes"]
     assert node["up"], node
     _wait_healthy(stack["single"], stack["names"]["single"])

@@ -123,13 +123,14 @@ def main(argv: list[str] | None = None) -> None:
     try:
         generators = [_load_generator(base, device) for device in devices]
         transcriber, asr_error = _load_transcriber(base)
-    except KeyboardInterrupt:
-        _LOGGER.info("Stopped while loading the models")
-        return
-    max_batch_size = _batch_size(generators[0], args.max_batch_size)
-    info = node_info(generators, transcriber, max_batch_size=max_batch_size, asr_error=asr_error)
-    _LOGGER.info("Serving %s", json.dumps(info))
-    _serve(args, generators, transcriber, info, CancelBoard())
+        max_batch_size = _batch_size(generators[0], args.max_batch_size)
+        info = node_info(
+            generators, transcriber, max_batch_size=max_batch_size, asr_error=asr_error
+        )
+        _LOGGER.info("Serving %s", json.dumps(info))
+        _serve(args, generators, transcriber, info, CancelBoard())
+    except KeyboardInterrupt:  # before serving (PyTriton's serve loop takes it itself)
+        _LOGGER.info("Stopped before the node was serving")
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
