@@ -112,12 +112,20 @@ class AutoModeScheduler:
 
     @callback
     def _async_schedule(self) -> None:
-        """Plan `next_run` from `due` and (re)arm the timer for it."""
-        self.async_stop()
+        """Plan `next_run` from `due` and (re)arm the timer for it.
+
+        A timer already armed for the planned moment is kept: re-planning when the schedule
+        helper turns on at the very moment a run is due must not put that run back.
+        """
         if not self.enabled or self.due is None:
+            self.async_stop()
             self.next_run = None
             return
-        self.next_run = self._plan(max(self.due, dt_util.utcnow()))
+        next_run = self._plan(max(self.due, dt_util.utcnow()))
+        if self._unsub is not None and next_run == self.next_run:
+            return
+        self.async_stop()
+        self.next_run = next_run
         if self.next_run is not None:
             LOGGER.debug("Next automatic generation at %s", self.next_run)
             self._unsub = async_track_point_in_utc_time(self._hass, self._async_fire, self.next_run)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from unittest.mock import patch
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -334,3 +336,30 @@ async def test_away_pauses(
     await hass.config_entries.async_unload(loaded_entry.entry_id)
     hass.states.async_set("binary_sensor.someone_home", "off")
     await hass.async_block_till_done()
+
+
+async def test_replanning_to_the_same_moment_keeps_the_armed_timer(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    server: FakeGpuServer,
+    loaded_entry: MockConfigEntry,
+) -> None:
+    """A watched entity that changes without moving the next run leaves its timer armed.
+
+    Re-arming put a run that was due at that very moment (the schedule helper turning on at
+    07:00 in the same timer pass as the 07:00 run) behind the pass, so it ran late or not.
+    """
+    hass.states.async_set("binary_sensor.someone_home", "on")
+    await set_options(hass, loaded_entry, **{CONF_AWAY_ENTITY: "binary_sensor.someone_home"})
+    with patch(
+        "custom_components.dalle_frame.auto_mode.async_track_point_in_utc_time",
+        wraps=async_track_point_in_utc_time,
+    ) as arm:
+        await turn_on(hass)
+        assert arm.call_count == 1
+        hass.states.async_set("binary_sensor.someone_home", "on", {"source": "phone"})
+        await hass.async_block_till_done()
+        assert arm.call_count == 1
+        await advance(hass, freezer, 60 * MINUTE)
+        assert len(server.requests) == 1
+        assert arm.call_count == 2
