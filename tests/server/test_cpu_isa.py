@@ -43,6 +43,23 @@ def test_isa_of_flags_and_cap(flags: set[str], cap: str | None, isa: CpuIsa) -> 
     assert int8_isa("x86_64", flags, cap) is isa
 
 
+@pytest.mark.parametrize(
+    ("flags", "cap", "isa"),
+    [
+        (ZEN4, None, CpuIsa.AVX512_CORE_VNNI),
+        (ZEN4, "AVX2", CpuIsa.AVX2),
+        (ZEN4, "avx512", CpuIsa.AVX512_CORE),
+        (ZEN4, "AVX512_256", CpuIsa.AVX512_CORE),  # measured: saturates as AVX2 does
+        (ZEN4, "AVX512_E1", CpuIsa.AVX512_CORE_VNNI),
+        (ZEN4, "AVX512_CORE", CpuIsa.AVX512_CORE_VNNI),  # oneDNN's name: fbgemm ignores it
+        (AVX2, "AVX512_E1", CpuIsa.AVX2),
+        (ALDER_LAKE, None, CpuIsa.AVX2),  # fbgemm has no AVX-VNNI kernels
+    ],
+)
+def test_fbgemm_isa_of_flags_and_cap(flags: set[str], cap: str | None, isa: CpuIsa) -> None:
+    assert int8_isa("x86_64", flags, cap and cap.upper(), "fbgemm") is isa
+
+
 def test_only_vnni_isas_add_in_32_bits() -> None:
     assert {isa for isa in CpuIsa if isa.has_vnni} == {CpuIsa.AVX512_CORE_VNNI, CpuIsa.AVX2_VNNI}
 
@@ -60,12 +77,20 @@ def test_cap_comes_from_onednn_variables_first() -> None:
     assert isa_cap({"ONEDNN_MAX_CPU_ISA": "AVX2", "DNNL_MAX_CPU_ISA": "SSE41"}) == "AVX2"
     assert isa_cap({"ONEDNN_MAX_CPU_ISA": "ALL"}) is None
     assert isa_cap({"ONEDNN_MAX_CPU_ISA": " "}) is None
+    assert isa_cap({"FBGEMM_ENABLE_INSTRUCTIONS": "AVX2"}) is None
+
+
+def test_fbgemm_cap_comes_from_its_own_variable() -> None:
+    caps = {"ONEDNN_MAX_CPU_ISA": "AVX2", "FBGEMM_ENABLE_INSTRUCTIONS": "avx512"}
+    assert isa_cap(caps, "fbgemm") == "AVX512"
+    assert isa_cap({"ONEDNN_MAX_CPU_ISA": "AVX2"}, "fbgemm") is None
 
 
 def test_detection_honours_the_cap_of_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Whatever this CPU has, a cap at AVX2 takes VNNI away (the tests' non-VNNI path)."""
     monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
-    isa = detect_cpu_isa()
-    assert not isa.has_vnni
-    assert isa in (CpuIsa.AVX2, CpuIsa.SSE41, CpuIsa.X86_UNKNOWN, CpuIsa.NOT_X86)
+    monkeypatch.setenv("FBGEMM_ENABLE_INSTRUCTIONS", "AVX2")
+    for library in ("onednn", "fbgemm"):
+        isa = detect_cpu_isa(library)
+        assert isa in (CpuIsa.AVX2, CpuIsa.SSE41, CpuIsa.X86_UNKNOWN, CpuIsa.NOT_X86)

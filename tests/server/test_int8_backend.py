@@ -8,7 +8,10 @@ import torch
 from dalle_frame_server.generation.generator import MinDalleGenerator
 from dalle_frame_server.generation.interface import SamplingSettings
 from dalle_frame_server.generation.min_dalle.backends import make_backend
+from dalle_frame_server.generation.min_dalle.kernels.cpu_isa import detect_cpu_isa
 from dalle_frame_server.generation.min_dalle.kernels.int8 import Int8Projection
+from dalle_frame_server.generation.min_dalle.kernels.int8_gemm import KERNELS, Int8Gemm
+from dalle_frame_server.generation.min_dalle.kernels.int8_path import choose_int8_path
 from dalle_frame_server.generation.models.loading import ModelPaths, load_dalle_modules
 from dalle_frame_server.generation.models.shapes import TEST_SHAPE
 from dalle_frame_server.generation.text_to_image import GenerationRequest
@@ -110,17 +113,22 @@ def test_int8_releases_the_float_weights_it_replaced(test_model_paths: ModelPath
     assert layer.encoder_attn.k_proj.weight.numel() == TEST_SHAPE.embed_count**2
 
 
-def test_int8_activations_in_two_parts_leave_only_the_weights_rounding() -> None:
+@pytest.mark.parametrize("kernel", KERNELS, ids=lambda kernel: kernel.name)
+def test_int8_activations_in_two_parts_leave_only_the_weights_rounding(kernel: Int8Gemm) -> None:
     """A projection's output equals float32 arithmetic on its rounded weights, nearly exactly.
 
     The activations go in as a quantized row plus its quantized rounding error, so their error
     is ~254x smaller than one int8 part's; what stays is the weights' per-channel rounding.
+    Both GEMM kernels, each with the arithmetic it gets right on this CPU.
     """
+    path = choose_int8_path(detect_cpu_isa, (kernel,))
+    if path.arithmetic is None:
+        pytest.skip(f"{kernel.name} is refused here: {path.refusal}")
     generator = torch.Generator().manual_seed(0)
     weight = torch.randn(1024, 2730, generator=generator)
     x = torch.randn(2, 1, 2730, generator=generator)
     x[0] *= 30.0  # rows of very different magnitude, as the prompt and empty rows are
-    projection = Int8Projection.from_weight(weight)
+    projection = Int8Projection.from_weight(weight, path.arithmetic, kernel)
     scales = weight.abs().amax(dim=1, keepdim=True) / 127
     rounded = torch.round(weight / scales).clamp(-127, 127) * scales
     expected = torch.nn.functional.linear(x, rounded)

@@ -1,9 +1,10 @@
-"""The int8 tests again in a child process per forced oneDNN ISA: the path of a CPU without VNNI.
+"""The int8 tests again in a child process per forced ISA: the path of a CPU without VNNI.
 
-oneDNN reads ONEDNN_MAX_CPU_ISA once, when it first runs, so each cap needs its own process.
-Under a cap below VNNI the int8 GEMMs run the kernels of an AVX2 (Zen 2/3, Intel N100) or an
-AVX-512 CPU without VNNI (Skylake-X), which sum pairs of products in 16 bits: the int8 tests
-must pass there as they do in this process (the VNNI path, where the CPU has it).
+oneDNN and fbgemm read their caps (ONEDNN_MAX_CPU_ISA, FBGEMM_ENABLE_INSTRUCTIONS) once, when
+they first run, so each cap needs its own process. Under a cap below VNNI the int8 GEMMs run
+the kernels of an AVX2 (Zen 2/3, Intel N100) or an AVX-512 CPU without VNNI (Skylake-X), which
+sum pairs of products in 16 bits: the int8 tests must pass there as they do in this process
+(the VNNI path, where the CPU has it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ import pytest
 
 from dalle_frame_server.generation.min_dalle.kernels.cpu_isa import (
     CAP_VARIABLES,
+    FBGEMM,
+    LIBRARY_CAP_VARIABLES,
+    ONEDNN,
     CpuIsa,
     cpu_flags,
     int8_isa,
@@ -37,14 +41,19 @@ X86 = int8_isa(platform.machine(), frozenset(), None) is not CpuIsa.NOT_X86
 FLAGS = cpu_flags() or frozenset()
 
 
+FBGEMM_CAPS = {"AVX2": "AVX2", "AVX512_CORE": "AVX512"}
+"""fbgemm's name for each oneDNN cap tested."""
+
+
 def _capped_environment(cap: str) -> dict[str, str]:
-    """This process's environment with oneDNN's ISA capped at `cap` (and no other cap)."""
+    """This process's environment with both libraries' ISAs capped at `cap` (no other cap)."""
     environment = {key: value for key, value in os.environ.items() if key not in CAP_VARIABLES}
-    environment[CAP_VARIABLES[0]] = cap
+    environment[LIBRARY_CAP_VARIABLES[ONEDNN][0]] = cap
+    environment[LIBRARY_CAP_VARIABLES[FBGEMM][0]] = FBGEMM_CAPS[cap]
     return environment
 
 
-@pytest.mark.skipif(not X86, reason="ONEDNN_MAX_CPU_ISA caps x86 ISAs only")
+@pytest.mark.skipif(not X86, reason="the ISA caps are for x86 ISAs only")
 @pytest.mark.parametrize(("cap", "needs"), [("AVX2", "avx2"), ("AVX512_CORE", "avx512bw")])
 def test_int8_tests_pass_without_vnni(cap: str, needs: str) -> None:
     """Under a non-VNNI cap the child picks 7-bit activations and the int8 tests pass."""
@@ -55,7 +64,7 @@ def test_int8_tests_pass_without_vnni(cap: str, needs: str) -> None:
     probe += "print(int8_path().isa, int8_path().label)"
     label = _run_child(["-c", probe], environment, timeout=300)
     assert label.returncode == 0, label.stdout + label.stderr
-    assert label.stdout.split() == [cap.lower(), "7-bit"]
+    assert label.stdout.split() == [cap.lower(), "7-bit", "(fbgemm)"]
     result = _run_child(
         ["-m", "pytest", "-q", "-p", "no:cacheprovider", *INT8_TESTS], environment, timeout=900
     )

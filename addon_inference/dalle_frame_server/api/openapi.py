@@ -433,10 +433,11 @@ def _schemas() -> dict[str, Any]:
                         "int8_path": {
                             "type": "string",
                             "nullable": True,
-                            "description": "int8 arithmetic on this CPU: vnni (full-range "
-                            "activations), 7-bit (a CPU without VNNI), or 'refused: <why>' "
-                            "where int8 was asked for and backend fast stands in; null "
-                            "for other backends and while loading",
+                            "description": "int8 arithmetic and GEMM on this CPU: 'vnni "
+                            "(fbgemm)' (full-range activations), '7-bit (fbgemm)' (a CPU "
+                            "without VNNI), '(onednn)' where fbgemm is not usable, or "
+                            "'refused: <why>' where int8 was asked for and backend fast "
+                            "stands in; null for other backends and while loading",
                         },
                         "notice": {"type": "string"},
                         "vae_decoder": {

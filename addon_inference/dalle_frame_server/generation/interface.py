@@ -57,8 +57,9 @@ class GenerationBackend(Protocol):
     exact: bool
     """Whether images are pixel-identical to stock min-dalle for the same seed."""
     int8_path: str | None
-    """The int8 arithmetic in use ("vnni", "7-bit"), "refused: <why>" where int8 was asked
-    for and this backend stands in for it, else None (min_dalle/kernels/int8_path.py)."""
+    """The int8 arithmetic and GEMM in use ("vnni (fbgemm)", "7-bit (onednn)", ...),
+    "refused: <why>" where int8 was asked for and this backend stands in for it, else None
+    (min_dalle/kernels/int8_path.py)."""
 
     @property
     def planner(self) -> BatchPlanner | None:

@@ -1,13 +1,14 @@
-"""Which x86 instruction set oneDNN's int8 GEMMs use on this CPU, honouring a forced cap.
+"""Which x86 instruction set the int8 GEMMs use on this CPU, honouring a forced cap.
 
-The int8 backends' GEMMs are oneDNN's u8 x s8 kernels (int8.py). With VNNI (`vpdpbusd`:
-AVX512-VNNI, or AVX-VNNI on newer Intel cores) they add each u8 x s8 product into 32 bits.
-Without it (AVX2, AVX-512 without VNNI, SSE4.1: Intel N100, AMD Zen 2/3, Skylake-X) they
-multiply-add pairs into saturating 16-bit sums (`vpmaddubsw`), so full-range uint8 activations
-overflow: 2 * 255 * 127 > 32767. oneDNN takes the best ISA the CPU has, capped by the
-environment variable ONEDNN_MAX_CPU_ISA (or the older DNNL_MAX_CPU_ISA), read when oneDNN
-first runs; `detect_cpu_isa` applies the same cap, so a VNNI machine can run (and test) the
-path of a machine without VNNI.
+The int8 backends' GEMMs are fbgemm's or oneDNN's u8 x s8 kernels (int8_gemm.py). With VNNI
+(`vpdpbusd`: AVX512-VNNI; oneDNN also uses AVX-VNNI on newer Intel cores, fbgemm does not)
+they add each u8 x s8 product into 32 bits. Without it (AVX2, AVX-512 without VNNI, SSE4.1:
+Intel N100, AMD Zen 2/3, Skylake-X) they multiply-add pairs into saturating 16-bit sums
+(`vpmaddubsw`), so full-range uint8 activations overflow: 2 * 255 * 127 > 32767. Each library
+takes the best ISA the CPU has, capped by its own environment variable, read when it first
+runs: oneDNN's ONEDNN_MAX_CPU_ISA (or the older DNNL_MAX_CPU_ISA), fbgemm's
+FBGEMM_ENABLE_INSTRUCTIONS. `detect_cpu_isa` applies the same cap, so a VNNI machine can run
+(and test) the path of a machine without VNNI.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import torch
 
 
 class CpuIsa(enum.StrEnum):
-    """The instruction set of oneDNN's int8 dot products, by oneDNN's own ISA names."""
+    """The instruction set of the int8 dot products, by oneDNN's ISA names."""
 
     AVX512_CORE_VNNI = "avx512_core_vnni"
     AVX2_VNNI = "avx2_vnni"
@@ -69,42 +70,67 @@ _ABOVE_BF16: Final = (
     "AVX10_2_512_AMX_2",
 )
 
-CAP_VARIABLES: Final = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
-"""The environment variables oneDNN reads for its ISA cap, the first set one winning."""
+_FBGEMM_CAP_FEATURES: Final[dict[str, frozenset[str]]] = {
+    "AVX2": _CAP_FEATURES["AVX2"],
+    "AVX512": _CAP_FEATURES["AVX512_CORE"],
+    "AVX512_256": _CAP_FEATURES["AVX512_CORE"],
+    "AVX512_E1": _CAP_FEATURES["AVX512_CORE_VNNI"],
+    "AVX512_E1_256": _CAP_FEATURES["AVX512_CORE_VNNI"],
+}
+"""The CPU features each FBGEMM_ENABLE_INSTRUCTIONS value lets fbgemm use (E1 is VNNI; the
+_256 levels run AVX-512 at 256 bits: measured here, AVX512_256 saturates as AVX2 does)."""
+
+ONEDNN: Final = "onednn"
+FBGEMM: Final = "fbgemm"
+
+LIBRARY_CAP_VARIABLES: Final[dict[str, tuple[str, ...]]] = {
+    ONEDNN: ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"),
+    FBGEMM: ("FBGEMM_ENABLE_INSTRUCTIONS",),
+}
+"""Each library's ISA cap variables, the first set one winning."""
+
+CAP_VARIABLES: Final = (*LIBRARY_CAP_VARIABLES[ONEDNN], *LIBRARY_CAP_VARIABLES[FBGEMM])
+"""Every variable that caps an int8 kernel's ISA."""
 
 _X86_MACHINES: Final = frozenset({"x86_64", "amd64", "x64", "i386", "i686"})
 
 
-def isa_cap(environ: Mapping[str, str] | None = None) -> str | None:
-    """Return the ISA cap oneDNN honours (upper case), or None when there is none."""
+def isa_cap(environ: Mapping[str, str] | None = None, library: str = ONEDNN) -> str | None:
+    """Return the ISA cap the library honours (upper case), or None when there is none."""
     environ = os.environ if environ is None else environ
-    for variable in CAP_VARIABLES:
+    for variable in LIBRARY_CAP_VARIABLES[library]:
         value = environ.get(variable, "").strip().upper()
         if value:
             return None if value in ("ALL", "DEFAULT") else value
     return None
 
 
-def cap_features(cap: str | None) -> frozenset[str] | None:
-    """Return the CPU features a cap allows; None for no cap (or one oneDNN does not know)."""
+def cap_features(cap: str | None, library: str = ONEDNN) -> frozenset[str] | None:
+    """Return the CPU features a cap allows; None for no cap (or one the library ignores)."""
     if cap is None:
         return None
+    if library == FBGEMM:
+        return _FBGEMM_CAP_FEATURES.get(cap)
     if cap in _ABOVE_BF16:
         return _CAP_FEATURES["AVX512_CORE_BF16"] | {"avx_vnni"}
     return _CAP_FEATURES.get(cap)
 
 
-def int8_isa(machine: str, flags: Iterable[str] | None, cap: str | None) -> CpuIsa:
-    """Return the ISA of oneDNN's int8 kernels for a CPU (platform.machine(), its flags).
+def int8_isa(
+    machine: str, flags: Iterable[str] | None, cap: str | None, library: str = ONEDNN
+) -> CpuIsa:
+    """Return the ISA of a library's int8 kernels for a CPU (platform.machine(), its flags).
 
-    flags None: x86 features unknown. cap: an ONEDNN_MAX_CPU_ISA value (see `isa_cap`).
+    flags None: x86 features unknown. cap: the library's cap value (see `isa_cap`).
     """
     if machine.lower() not in _X86_MACHINES:
         return CpuIsa.NOT_X86
     if flags is None:
         return CpuIsa.X86_UNKNOWN
     usable = frozenset(flags)
-    allowed = cap_features(cap)
+    if library == FBGEMM:
+        usable -= {"avx_vnni"}  # fbgemm has no AVX-VNNI kernels
+    allowed = cap_features(cap, library)
     if allowed is not None:
         usable &= allowed
     if usable >= _AVX512_CORE:
@@ -114,9 +140,9 @@ def int8_isa(machine: str, flags: Iterable[str] | None, cap: str | None) -> CpuI
     return CpuIsa.SSE41
 
 
-def detect_cpu_isa() -> CpuIsa:
-    """Return the ISA of oneDNN's int8 kernels on this machine, under this process's cap."""
-    return int8_isa(platform.machine(), cpu_flags(), isa_cap())
+def detect_cpu_isa(library: str = ONEDNN) -> CpuIsa:
+    """Return the ISA of a library's int8 kernels on this machine, under this process's cap."""
+    return int8_isa(platform.machine(), cpu_flags(), isa_cap(library=library), library)
 
 
 def cpu_flags() -> frozenset[str] | None:

@@ -12,14 +12,14 @@ per step). Measured on mini-shaped random weights (3 seeds x 128 steps, fed the 
 tokens): the sampled token equals the exact path's on 99.2% of steps, against 94.8% with
 one-part activations; float32 activations with int8 weights give the same 99.2%.
 
-The GEMM is oneDNN's quantized linear (`torch.ops.onednn.qlinear_*`, the
-x86 int8 kernels behind torch's PT2E quantization flow), fed with plain int8/uint8 tensors.
-Chosen over the alternatives measured on the 2-core EPYC (mini shapes, all 73 projections,
-2 rows): `torch.ao.quantization.quantize_dynamic`'s fbgemm kernels were faster (8.6 ms against
-16.6 ms) but torch 2.13 deprecates the quantized tensors they need; `torch._int_mm` with
-per-row activation scales took 23.6 ms; weight-only `torch._weight_int8pack_mm` was slower
-than float32. Not exact: a seed gives a similar but not the same image (the benchmark reports
-the share of tokens equal to the exact path).
+The GEMM is fbgemm's or oneDNN's u8 x s8 kernel, whichever int8_path.py finds exact here
+first (int8_gemm.py; fbgemm was the faster at a decoder step's few rows, 4x so on AVX2), fed
+plain tensors. Rejected alternatives, measured on the 2-core EPYC (mini shapes, all 73
+projections, 2 rows): `torch.ao.quantization.quantize_dynamic` quantizes each input with one
+scale for all its rows; `torch._int_mm` with per-row activation scales took 23.6 ms;
+weight-only `torch._weight_int8pack_mm` was slower than float32. Not exact: a seed gives a
+similar but not the same image (the benchmark reports the share of tokens equal to the exact
+path).
 """
 
 from __future__ import annotations
@@ -28,10 +28,8 @@ from typing import Final
 
 import torch
 
+from .int8_gemm import Int8Gemm
 from .int8_path import Int8Arithmetic, int8_arithmetic
-
-# Symmetric activations are stored as uint8 around the arithmetic's zero point: oneDNN's int8
-# kernels take uint8 input; int8 input fell back to a reference kernel 300x slower.
 
 _TINY: Final = 1e-12
 """Smallest scale, so an all-zero row or input still divides."""
@@ -40,51 +38,46 @@ _TINY: Final = 1e-12
 class Int8Projection:
     """A bias-free linear in int8: weights quantized once per output channel."""
 
-    __slots__ = (
-        "activation_zero_point",
-        "arithmetic",
-        "in_features",
-        "out_features",
-        "packed",
-        "unit_scale",
-        "weight_scales",
-        "weight_zero_points",
-    )
+    __slots__ = ("arithmetic", "in_features", "kernel", "out_features", "packed")
 
     def __init__(
         self,
-        packed: torch.Tensor,
-        weight_scales: torch.Tensor,
+        packed: object,
+        out_features: int,
         in_features: int,
         arithmetic: Int8Arithmetic,
+        kernel: Int8Gemm,
     ) -> None:
         self.arithmetic = arithmetic
-        self.activation_zero_point = torch.tensor(arithmetic.zero_point)
-        self.unit_scale = torch.tensor(1.0)
+        self.kernel = kernel
         self.packed = packed
-        self.weight_scales = weight_scales
-        self.weight_zero_points = torch.zeros(weight_scales.shape[0], dtype=torch.long)
         self.in_features = in_features
-        self.out_features = weight_scales.shape[0]
+        self.out_features = out_features
 
     @classmethod
     def from_weight(
-        cls, weight: torch.Tensor, arithmetic: Int8Arithmetic | None = None
+        cls,
+        weight: torch.Tensor,
+        arithmetic: Int8Arithmetic | None = None,
+        kernel: Int8Gemm | None = None,
     ) -> Int8Projection:
         """Quantize a float (out, in) weight symmetrically per output channel.
 
-        arithmetic: the activations' range; None = the one right on this CPU (int8_path.py;
-        Int8UnavailableError where int8 is refused).
+        arithmetic, kernel: the activations' range and the GEMM; None = the ones right on this
+        CPU (int8_path.py; Int8UnavailableError where int8 is refused).
         """
         if weight.device.type != "cpu":
             raise ValueError("int8 projections run on the CPU only")
-        if arithmetic is None:
-            arithmetic = int8_arithmetic()
+        if arithmetic is None or kernel is None:
+            chosen_arithmetic, chosen_kernel = int8_arithmetic()
+            arithmetic = arithmetic or chosen_arithmetic
+            kernel = kernel or chosen_kernel
         weight = weight.detach().to(torch.float32)
         scales = weight.abs().amax(dim=1).clamp(min=_TINY) / 127
         quantized = torch.round(weight / scales[:, None]).clamp(-127, 127).to(torch.int8)
-        packed = torch.ops.onednn.qlinear_prepack(quantized, None)
-        return cls(packed, scales, weight.shape[1], arithmetic)
+        return cls(
+            kernel.prepack(quantized, scales), weight.shape[0], weight.shape[1], arithmetic, kernel
+        )
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the projection to float32 input (..., in) -> float32 (..., out).
@@ -93,9 +86,8 @@ class Int8Projection:
         in magnitude), and its rounding error with that scale / 254 (/ 128 for 7-bit parts;
         the error is at most half a step, so it fills the range again; see the module doc).
         The GEMM runs with an input scale of 1; each output row pair is combined and scaled
-        afterwards. Few,
-        mostly in-place operations: at a decoder step's 2 rows their count, not their
-        arithmetic, is what costs (73 projections per step).
+        afterwards. Few, mostly in-place operations: at a decoder step's 2 rows their count,
+        not their arithmetic, is what costs (73 projections per step).
         """
         flat = x.reshape(-1, self.in_features)
         rows = flat.shape[0]
@@ -105,22 +97,7 @@ class Int8Projection:
         steps = torch.div(flat, scales)
         coarse = torch.round(steps, out=parts[:rows])
         torch.sub(steps, coarse, out=parts[rows:]).mul_(fine_steps).round_()
-        quantized = parts.add_(self.arithmetic.zero_point).to(torch.uint8)
-        output = torch.ops.onednn.qlinear_pointwise.tensor(
-            quantized,
-            self.unit_scale,
-            self.activation_zero_point,
-            self.packed,
-            self.weight_scales,
-            self.weight_zero_points,
-            None,
-            1.0,
-            0,
-            torch.float32,
-            "none",
-            [],
-            "",
-        )
+        output = self.kernel.run(parts, self.packed, self.arithmetic.zero_point)
         result = torch.add(output[:rows], output[rows:], alpha=1 / fine_steps).mul_(scales)
         return result.reshape(*x.shape[:-1], self.out_features)
 

@@ -1,28 +1,31 @@
-"""Which int8 arithmetic is right on this CPU: full-range activations, 7-bit ones, or none.
+"""Which int8 GEMM and arithmetic are right on this CPU: full-range activations, 7-bit, or none.
 
-oneDNN's u8 x s8 GEMMs add each product into 32 bits only with VNNI; elsewhere they sum pairs
-of products into saturating 16-bit integers (kernels/cpu_isa.py). So the activations' uint8 range
-depends on the CPU: with VNNI the full range (zero point 128, -127..127); without it 7 bits
-(zero point 64, -64..64: 2 * 128 * 127 = 32512 fits in 16 bits), as fbgemm's `reduce_range`
-does. 7-bit parts make the two-part activations ~13 bits instead of ~15, still far finer than
-the weights' rounding (int8.py).
+The u8 x s8 GEMMs add each product into 32 bits only with VNNI; elsewhere they sum pairs of
+products into saturating 16-bit integers (kernels/cpu_isa.py). So the activations' uint8
+range depends on the CPU: with VNNI the full range (zero point 128, -127..127); without it 7
+bits (zero point 64, -64..64: 2 * 128 * 127 = 32512 fits in 16 bits), as fbgemm's
+`reduce_range` does. 7-bit parts make the two-part activations ~13 bits instead of ~15, still
+far finer than the weights' rounding (int8.py).
 
-The ISA only predicts the kernel's arithmetic; a probe checks it: a GEMM whose pair sums would
-saturate must come out exact. Where neither arithmetic is exact (another kernel) or there is
-no oneDNN int8 kernel at all (ARM), the int8 backends are refused and the server falls back
-to `fast` (min_dalle/backends.py).
+The kernels are tried in order (int8_gemm.py: fbgemm, then oneDNN). The ISA only predicts a
+kernel's arithmetic; a probe checks it: a GEMM whose pair sums would saturate must come out
+exact. The first kernel with an exact arithmetic is used. Where none is exact or there is no
+x86 int8 kernel at all (ARM), the int8 backends are refused and the server falls back to
+`fast` (min_dalle/backends.py).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
 import torch
 
 from .cpu_isa import CAP_VARIABLES, CpuIsa, detect_cpu_isa
+from .int8_gemm import KERNELS, Int8Gemm
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -53,19 +56,21 @@ SEVEN_BIT: Final = Int8Arithmetic("7-bit", zero_point=64, half_range=64)
 
 @dataclass(frozen=True)
 class Int8Path:
-    """The int8 arithmetic this process uses, or why int8 is refused here."""
+    """The int8 GEMM and arithmetic this process uses, or why int8 is refused here."""
 
     isa: CpuIsa
+    """The ISA of the kernel chosen (of the first one tried where int8 is refused)."""
     arithmetic: Int8Arithmetic | None
+    kernel: Int8Gemm | None = None
     refusal: str | None = None
     """Why int8 is refused (arithmetic None): an actionable sentence."""
 
     @property
     def label(self) -> str:
-        """What /v1/health reports: "vnni", "7-bit" or "refused: <why>"."""
-        if self.arithmetic is None:
+        """What /v1/health reports: "vnni (fbgemm)", "7-bit (onednn)", "refused: <why>"."""
+        if self.arithmetic is None or self.kernel is None:
             return f"refused: {self.refusal}"
-        return self.arithmetic.name
+        return f"{self.arithmetic.name} ({self.kernel.name})"
 
 
 class Int8UnavailableError(RuntimeError):
@@ -74,54 +79,64 @@ class Int8UnavailableError(RuntimeError):
 
 @functools.cache
 def int8_path() -> Int8Path:
-    """Return the int8 path of this process, chosen once (oneDNN reads its cap once too)."""
-    path = choose_int8_path(detect_cpu_isa())
+    """Return the int8 path of this process, chosen once (the libraries read their caps once)."""
+    path = choose_int8_path(detect_cpu_isa)
     if path.arithmetic is None:
         _LOGGER.warning("int8 arithmetic refused: %s", path.refusal)
     else:
-        _LOGGER.info("int8 arithmetic: %s activations (oneDNN ISA %s)", path.label, path.isa)
+        _LOGGER.info("int8 arithmetic: %s activations (ISA %s)", path.label, path.isa)
     return path
 
 
-def int8_arithmetic() -> Int8Arithmetic:
-    """Return the arithmetic to quantize with here; Int8UnavailableError where refused."""
+def int8_arithmetic() -> tuple[Int8Arithmetic, Int8Gemm]:
+    """Return the arithmetic and kernel to use here; Int8UnavailableError where refused."""
     path = int8_path()
-    if path.arithmetic is None:
+    if path.arithmetic is None or path.kernel is None:
         raise Int8UnavailableError(f"int8 is not available here: {path.refusal}")
-    return path.arithmetic
+    return path.arithmetic, path.kernel
 
 
-def choose_int8_path(isa: CpuIsa) -> Int8Path:
-    """Pick the arithmetic the ISA predicts if the probe finds it exact; else 7-bit, or none."""
-    if isa is CpuIsa.NOT_X86:
-        return Int8Path(
-            isa,
-            None,
-            "the int8 backends need an x86-64 CPU (oneDNN's u8 x s8 kernels); "
-            "use --backend fast on this CPU",
-        )
-    expected = FULL_RANGE if isa.has_vnni or isa is CpuIsa.X86_UNKNOWN else SEVEN_BIT
-    candidates = (expected, SEVEN_BIT) if expected is FULL_RANGE else (SEVEN_BIT,)
-    for arithmetic in candidates:
-        try:
-            exact = arithmetic_is_exact(arithmetic)
-        except (RuntimeError, AttributeError) as error:  # no oneDNN int8 op in this torch
+def choose_int8_path(
+    isa_of: Callable[[str], CpuIsa], kernels: tuple[Int8Gemm, ...] = KERNELS
+) -> Int8Path:
+    """Return the first kernel with an exact arithmetic (the ISA's prediction, else 7-bit).
+
+    isa_of: the ISA a library's kernels use here (cpu_isa.detect_cpu_isa).
+    """
+    failures: list[str] = []
+    first_isa: CpuIsa | None = None
+    for kernel in kernels:
+        isa = isa_of(kernel.name)
+        first_isa = first_isa or isa
+        if isa is CpuIsa.NOT_X86:
             return Int8Path(
-                isa, None, f"torch's oneDNN int8 GEMM failed ({error}); use --backend fast"
+                isa,
+                None,
+                refusal="the int8 backends need an x86-64 CPU (fbgemm's and oneDNN's u8 x s8 "
+                "kernels); use --backend fast on this CPU",
             )
-        if exact:
-            if arithmetic is not expected:
-                _LOGGER.warning(
-                    "oneDNN's int8 GEMM saturates full-range activations (ISA %s): "
-                    "using 7-bit activations",
-                    isa,
-                )
-            return Int8Path(isa, arithmetic)
+        expected = FULL_RANGE if isa.has_vnni or isa is CpuIsa.X86_UNKNOWN else SEVEN_BIT
+        candidates = (expected, SEVEN_BIT) if expected is FULL_RANGE else (SEVEN_BIT,)
+        try:
+            exact = next((a for a in candidates if arithmetic_is_exact(a, kernel)), None)
+        except (RuntimeError, AttributeError) as error:  # no such int8 op in this torch
+            failures.append(f"{kernel.name}'s int8 GEMM failed ({error})")
+            continue
+        if exact is None:
+            failures.append(f"{kernel.name}'s int8 GEMM is not exact (ISA {isa})")
+            continue
+        if exact is not expected:
+            _LOGGER.warning(
+                "%s's int8 GEMM saturates full-range activations (ISA %s): using 7-bit activations",
+                kernel.name,
+                isa,
+            )
+        return Int8Path(isa, exact, kernel)
     return Int8Path(
-        isa,
+        first_isa or CpuIsa.X86_UNKNOWN,
         None,
-        f"oneDNN's int8 GEMM is not exact on this CPU (ISA {isa}, after any "
-        f"{'/'.join(CAP_VARIABLES)} cap); use --backend fast",
+        refusal=f"{'; '.join(failures)} on this CPU (after any {'/'.join(CAP_VARIABLES)} "
+        "cap); use --backend fast",
     )
 
 
@@ -129,8 +144,8 @@ PROBE_ROWS: Final = (4, 36)
 """Row counts probed: a drafted step's 2 parts x 2 rows, and a 9-image batch's 2 x 18."""
 
 
-def arithmetic_is_exact(arithmetic: Int8Arithmetic) -> bool:
-    """Whether oneDNN's GEMM on activations at the arithmetic's extremes gives the exact sums.
+def arithmetic_is_exact(arithmetic: Int8Arithmetic, kernel: Int8Gemm) -> bool:
+    """Whether the kernel's GEMM on activations at the arithmetic's extremes is exact.
 
     The weights are +-127 and the activations +-half_range, so every pair of products is as
     large as the arithmetic allows: a 16-bit saturating kernel loses those sums entirely.
@@ -141,28 +156,12 @@ def arithmetic_is_exact(arithmetic: Int8Arithmetic) -> bool:
     signs = torch.randint(0, 2, (out_features, in_features), generator=generator) * 2 - 1
     weights = (signs * 127).to(torch.int8)
     weights[0] = 127
-    packed = torch.ops.onednn.qlinear_prepack(weights, None)
-    unit = torch.ones(out_features)
-    zero_points = torch.zeros(out_features, dtype=torch.long)
+    packed = kernel.prepack(weights, torch.ones(out_features))
     for rows in PROBE_ROWS:
         values = torch.randint(0, 2, (rows, in_features), generator=generator) * 2 - 1
         values *= arithmetic.half_range
         values[0] = arithmetic.half_range
-        output = torch.ops.onednn.qlinear_pointwise.tensor(
-            (values + arithmetic.zero_point).to(torch.uint8),
-            torch.tensor(1.0),
-            torch.tensor(arithmetic.zero_point),
-            packed,
-            unit,
-            zero_points,
-            None,
-            1.0,
-            0,
-            torch.float32,
-            "none",
-            [],
-            "",
-        )
+        output = kernel.run(values.to(torch.float32), packed, arithmetic.zero_point)
         expected = values.to(torch.float64) @ weights.to(torch.float64).T
         if not torch.equal(output.to(torch.float64), expected):
             return False
