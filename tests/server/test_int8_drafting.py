@@ -166,13 +166,29 @@ def test_a_perfect_drafter_gains_a_token_after_its_drafts(
     assert backend.counts.accepted == backend.counts.drafted == 240
 
 
-@pytest.mark.parametrize("draft_length", [0, 256, -3])
+def test_several_images_draft_the_batch_length(
+    test_model_paths: ModelPaths, exact: MinDalleGenerator
+) -> None:
+    """A batch of several images drafts `batch_draft_length` per round, one image the other."""
+    modules = _load(test_model_paths)
+    backend = DraftedInt8Backend(modules, draft_length=15, batch_draft_length=3)
+    backend.decoder = backend.checker
+    generator = _generator(modules, backend)
+    got = backend_image_tokens(generator, prompt="an alpine lake", seed=8, grid_size=2)
+    want = backend_image_tokens(exact, prompt="an alpine lake", seed=8, grid_size=2)
+    assert torch.equal(got, want)
+    assert backend.counts.rounds == 64  # 256 = 64 rounds of 3 drafts + 1
+    assert backend.counts.accepted == backend.counts.drafted == 192
+
+
+@pytest.mark.parametrize("name", ["draft_length", "batch_draft_length"])
+@pytest.mark.parametrize("length", [0, 256, -3])
 def test_draft_length_out_of_range_is_refused(
-    test_model_paths: ModelPaths, draft_length: int
+    test_model_paths: ModelPaths, name: str, length: int
 ) -> None:
     """A draft length outside 1..255 says which lengths are allowed."""
-    with pytest.raises(ValueError, match=r"draft_length must be 1\.\.255"):
-        DraftedInt8Backend(_load(test_model_paths), draft_length=draft_length)
+    with pytest.raises(ValueError, match=rf"{name} must be 1\.\.255"):
+        DraftedInt8Backend(_load(test_model_paths), **{name: length})
 
 
 def test_progress_counts_every_step_once_in_order(drafted: MinDalleGenerator) -> None:

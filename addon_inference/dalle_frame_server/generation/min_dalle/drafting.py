@@ -3,7 +3,8 @@
 Decoding one token at a time reads all the decoder's weights per token; int8 weights are a
 quarter of the bytes, but their rounding alone changes the sampled token on about 1 step in
 100, and every later token then differs (an image of another seed). So the int8 decoder only
-drafts: from step t it draws the next `draft_length` tokens, and the float32 decoder then runs
+drafts: from step t it draws the next `draft_length` tokens (`batch_draft_length` for a batch
+of several images), and the float32 decoder then runs
 the steps t .. t + draft_length at once (`FastDecoder.run_positions`: one GEMM per projection
 for all of them, so its weights are read once per round instead of once per token). Its
 logits are sampled again from the same generator states, in order; the first drafted token
@@ -39,9 +40,16 @@ from .kernels.step_runner import EagerStepRunner, StepRunner
 
 _LOGGER = logging.getLogger(__name__)
 
-DEFAULT_DRAFT_LENGTH: Final = 8
-"""Tokens drafted per round. Measured on the 2-core EPYC (mini, 1 image, two seeds, median
-seconds to decode): 8 drafts 12.1 s, 12 12.4 s, 16 12.8 s, 24 13.0 s (fast: 18.8 s)."""
+DEFAULT_DRAFT_LENGTH: Final = 12
+"""Tokens drafted per round for one image. Measured on the 2-core EPYC (mini, 1 image, seeds
+1 and 2, seconds to decode) with fbgemm's int8 GEMM: 8 drafts 8.5/8.7 s, 12 8.0/8.1 s, 16
+8.0/8.4 s; with both libraries capped at AVX2: 6 10.5/9.7, 8 10.0/9.5, 12 9.5/8.8, 16 9.3/8.8.
+(With oneDNN's slower GEMM 8 had been best: 12.1 s against 12.4 s for 12.)"""
+
+BATCH_DRAFT_LENGTH: Final = 8
+"""Tokens drafted per round for several images: a round ends at the first refused draft of
+any of them, so longer rounds waste more. 4 images (same machine, fbgemm): 8 drafts 21.8/22.8
+s, 12 26.4/25.2 s."""
 
 MAX_DRAFTED_IMAGES: Final = 4
 """Most images of a batch decoded by drafting; larger batches step the float32 decoder (the
@@ -92,12 +100,20 @@ class DraftedInt8Backend(Int8Backend):
         modules: DalleModules,
         *,
         draft_length: int = DEFAULT_DRAFT_LENGTH,
+        batch_draft_length: int = BATCH_DRAFT_LENGTH,
         quantize_head: bool = True,
         max_batch_images: int = DEFAULT_MAX_BATCH_IMAGES,
     ) -> None:
-        if not 1 <= draft_length < IMAGE_TOKEN_COUNT:
-            raise ValueError(f"draft_length must be 1..{IMAGE_TOKEN_COUNT - 1}, not {draft_length}")
+        for name, length in (
+            ("draft_length", draft_length),
+            ("batch_draft_length", batch_draft_length),
+        ):
+            if not 1 <= length < IMAGE_TOKEN_COUNT:
+                raise ValueError(f"{name} must be 1..{IMAGE_TOKEN_COUNT - 1}, not {length}")
         self.draft_length = draft_length
+        """Tokens drafted per round for one image."""
+        self.batch_draft_length = batch_draft_length
+        """Tokens drafted per round for a batch of several images."""
         self.counts = DraftingCounts()
         super().__init__(
             modules,
@@ -171,7 +187,8 @@ class DraftedInt8Backend(Int8Backend):
     def next_round(self, batch: DraftingBatch, counts: DraftingCounts) -> None:
         """Draft from step `batch.done`, check, keep the float32 tokens, advance `done`."""
         requests, buffers, tokens, done = batch.requests, batch.buffers, batch.tokens, batch.done
-        drafts = min(self.draft_length, IMAGE_TOKEN_COUNT - 1 - done)
+        length = self.draft_length if tokens.shape[0] == 1 else self.batch_draft_length
+        drafts = min(length, IMAGE_TOKEN_COUNT - 1 - done)
         states = [request.generator.get_state() for request in requests]
         for step in range(done, done + drafts):
             buffers.step_index.fill_(step)
@@ -201,6 +218,7 @@ class DraftedInt8Backend(Int8Backend):
 
 
 __all__ = [
+    "BATCH_DRAFT_LENGTH",
     "DEFAULT_DRAFT_LENGTH",
     "MAX_DRAFTED_IMAGES",
     "DraftedInt8Backend",
