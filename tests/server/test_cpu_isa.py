@@ -6,6 +6,7 @@ import pytest
 
 from dalle_frame_server.generation.min_dalle.kernels.cpu_isa import (
     CpuIsa,
+    Int8Library,
     detect_cpu_isa,
     int8_isa,
     isa_cap,
@@ -57,7 +58,7 @@ def test_isa_of_flags_and_cap(flags: set[str], cap: str | None, isa: CpuIsa) -> 
     ],
 )
 def test_fbgemm_isa_of_flags_and_cap(flags: set[str], cap: str | None, isa: CpuIsa) -> None:
-    assert int8_isa("x86_64", flags, cap and cap.upper(), "fbgemm") is isa
+    assert int8_isa("x86_64", flags, cap and cap.upper(), Int8Library.FBGEMM) is isa
 
 
 def test_only_vnni_isas_add_in_32_bits() -> None:
@@ -82,8 +83,8 @@ def test_cap_comes_from_onednn_variables_first() -> None:
 
 def test_fbgemm_cap_comes_from_its_own_variable() -> None:
     caps = {"ONEDNN_MAX_CPU_ISA": "AVX2", "FBGEMM_ENABLE_INSTRUCTIONS": "avx512"}
-    assert isa_cap(caps, "fbgemm") == "AVX512"
-    assert isa_cap({"ONEDNN_MAX_CPU_ISA": "AVX2"}, "fbgemm") is None
+    assert isa_cap(caps, Int8Library.FBGEMM) == "AVX512"
+    assert isa_cap({"ONEDNN_MAX_CPU_ISA": "AVX2"}, Int8Library.FBGEMM) is None
 
 
 def test_detection_honours_the_cap_of_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,6 +92,6 @@ def test_detection_honours_the_cap_of_the_environment(monkeypatch: pytest.Monkey
     monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
     monkeypatch.setenv("FBGEMM_ENABLE_INSTRUCTIONS", "AVX2")
-    for library in ("onednn", "fbgemm"):
+    for library in Int8Library:
         isa = detect_cpu_isa(library)
         assert isa in (CpuIsa.AVX2, CpuIsa.SSE41, CpuIsa.X86_UNKNOWN, CpuIsa.NOT_X86)

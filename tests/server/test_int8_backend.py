@@ -128,7 +128,7 @@ def test_int8_activations_in_two_parts_leave_only_the_weights_rounding(kernel: I
     weight = torch.randn(1024, 2730, generator=generator)
     x = torch.randn(2, 1, 2730, generator=generator)
     x[0] *= 30.0  # rows of very different magnitude, as the prompt and empty rows are
-    projection = Int8Projection.from_weight(weight, path.arithmetic, kernel)
+    projection = Int8Projection.from_weight(weight, (path.arithmetic, kernel))
     scales = weight.abs().amax(dim=1, keepdim=True) / 127
     rounded = torch.round(weight / scales).clamp(-127, 127) * scales
     expected = torch.nn.functional.linear(x, rounded)

@@ -19,10 +19,9 @@ import pytest
 
 from dalle_frame_server.generation.min_dalle.kernels.cpu_isa import (
     CAP_VARIABLES,
-    FBGEMM,
     LIBRARY_CAP_VARIABLES,
-    ONEDNN,
     CpuIsa,
+    Int8Library,
     cpu_flags,
     int8_isa,
 )
@@ -48,8 +47,8 @@ FBGEMM_CAPS = {"AVX2": "AVX2", "AVX512_CORE": "AVX512"}
 def _capped_environment(cap: str) -> dict[str, str]:
     """This process's environment with both libraries' ISAs capped at `cap` (no other cap)."""
     environment = {key: value for key, value in os.environ.items() if key not in CAP_VARIABLES}
-    environment[LIBRARY_CAP_VARIABLES[ONEDNN][0]] = cap
-    environment[LIBRARY_CAP_VARIABLES[FBGEMM][0]] = FBGEMM_CAPS[cap]
+    environment[LIBRARY_CAP_VARIABLES[Int8Library.ONEDNN][0]] = cap
+    environment[LIBRARY_CAP_VARIABLES[Int8Library.FBGEMM][0]] = FBGEMM_CAPS[cap]
     return environment
 
 

@@ -12,7 +12,11 @@ import torch
 from dalle_frame_server.api.app import create_app
 from dalle_frame_server.generation.min_dalle.backends import make_backend
 from dalle_frame_server.generation.min_dalle.kernels import int8_path as int8_path_module
-from dalle_frame_server.generation.min_dalle.kernels.cpu_isa import CpuIsa, detect_cpu_isa
+from dalle_frame_server.generation.min_dalle.kernels.cpu_isa import (
+    CpuIsa,
+    Int8Library,
+    detect_cpu_isa,
+)
 from dalle_frame_server.generation.min_dalle.kernels.int8 import Int8Projection
 from dalle_frame_server.generation.min_dalle.kernels.int8_gemm import (
     FBGEMM,
@@ -46,7 +50,7 @@ REFUSED = choose_int8_path(lambda library: CpuIsa.NOT_X86)
 class BrokenGemm:
     """A GEMM whose op is missing from torch (as fbgemm's would be in a torch without it)."""
 
-    name: str = "fbgemm"
+    name: Int8Library = Int8Library.FBGEMM
 
     def prepack(self, weights: torch.Tensor, scales: torch.Tensor) -> object:
         raise RuntimeError("quantized::linear_prepack is not available")
@@ -59,7 +63,7 @@ class BrokenGemm:
 class SaturatingGemm:
     """A GEMM that sums pairs of products in 16 bits whatever the ISA says (a wrong guess)."""
 
-    name: str = "onednn"
+    name: Int8Library = Int8Library.ONEDNN
 
     def prepack(self, weights: torch.Tensor, scales: torch.Tensor) -> object:
         return weights.to(torch.int32), scales
@@ -93,7 +97,7 @@ def test_full_range_activations_are_exact_exactly_where_the_isa_has_vnni(
 def test_this_process_uses_fbgemm_with_the_arithmetic_its_isa_needs() -> None:
     path = int8_path()
     assert path.kernel is FBGEMM
-    assert path.isa is detect_cpu_isa("fbgemm")
+    assert path.isa is detect_cpu_isa(Int8Library.FBGEMM)
     assert path.arithmetic is (FULL_RANGE if path.isa.has_vnni else SEVEN_BIT)
     assert path.label == ("vnni (fbgemm)" if path.isa.has_vnni else "7-bit (fbgemm)")
 
@@ -104,7 +108,7 @@ def test_both_kernels_give_the_same_projection() -> None:
     generator = torch.Generator().manual_seed(2)
     weight = torch.randn(96, 256, generator=generator)
     x = torch.randn(3, 256, generator=generator)
-    outputs = [Int8Projection.from_weight(weight, SEVEN_BIT, kernel)(x) for kernel in KERNELS]
+    outputs = [Int8Projection.from_weight(weight, (SEVEN_BIT, kernel))(x) for kernel in KERNELS]
     torch.testing.assert_close(outputs[0], outputs[1], rtol=1e-5, atol=1e-5)
 
 
@@ -112,7 +116,9 @@ def test_both_kernels_give_the_same_projection() -> None:
 def test_a_missing_kernel_leaves_the_next_one() -> None:
     path = choose_int8_path(detect_cpu_isa, (BrokenGemm(), ONEDNN))
     assert path.kernel is ONEDNN
-    assert path.arithmetic is (FULL_RANGE if detect_cpu_isa("onednn").has_vnni else SEVEN_BIT)
+    assert path.arithmetic is (
+        FULL_RANGE if detect_cpu_isa(Int8Library.ONEDNN).has_vnni else SEVEN_BIT
+    )
 
 
 def test_a_kernel_that_saturates_despite_its_isa_gets_seven_bits() -> None:

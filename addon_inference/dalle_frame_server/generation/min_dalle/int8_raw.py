@@ -17,7 +17,7 @@ from ..models.loading import DalleModules
 from .fast import DEFAULT_MAX_BATCH_IMAGES, FastBackend
 from .kernels.decoder import FastDecoder
 from .kernels.int8 import Int8Projection
-from .kernels.int8_path import int8_arithmetic, int8_path
+from .kernels.int8_path import int8_choice, int8_path
 from .kernels.weights import DecoderWeights, Dense
 
 
@@ -62,12 +62,12 @@ class Int8Backend(FastBackend):
                 "(on a GPU use the fast backend in float16)"
             )
 
-        arithmetic, kernel = int8_arithmetic()
+        choice = int8_choice()
         self.int8_path = int8_path().label
 
         def make(weight: torch.Tensor) -> Int8Projection:
             """Quantize one weight; let the float pages read so far go (if mapped)."""
-            projection = Int8Projection.from_weight(weight, arithmetic, kernel)
+            projection = Int8Projection.from_weight(weight, choice)
             self.residency.release("decoder")
             return projection
 

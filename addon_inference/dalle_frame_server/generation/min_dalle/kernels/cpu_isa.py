@@ -80,22 +80,31 @@ _FBGEMM_CAP_FEATURES: Final[dict[str, frozenset[str]]] = {
 """The CPU features each FBGEMM_ENABLE_INSTRUCTIONS value lets fbgemm use (E1 is VNNI; the
 _256 levels run AVX-512 at 256 bits: measured here, AVX512_256 saturates as AVX2 does)."""
 
-ONEDNN: Final = "onednn"
-FBGEMM: Final = "fbgemm"
 
-LIBRARY_CAP_VARIABLES: Final[dict[str, tuple[str, ...]]] = {
-    ONEDNN: ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"),
-    FBGEMM: ("FBGEMM_ENABLE_INSTRUCTIONS",),
+class Int8Library(enum.StrEnum):
+    """The libraries whose u8 x s8 kernels torch ships for x86 (int8_gemm.py)."""
+
+    ONEDNN = "onednn"
+    FBGEMM = "fbgemm"
+
+
+LIBRARY_CAP_VARIABLES: Final[dict[Int8Library, tuple[str, ...]]] = {
+    Int8Library.ONEDNN: ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"),
+    Int8Library.FBGEMM: ("FBGEMM_ENABLE_INSTRUCTIONS",),
 }
 """Each library's ISA cap variables, the first set one winning."""
 
-CAP_VARIABLES: Final = (*LIBRARY_CAP_VARIABLES[ONEDNN], *LIBRARY_CAP_VARIABLES[FBGEMM])
+CAP_VARIABLES: Final = tuple(
+    variable for names in LIBRARY_CAP_VARIABLES.values() for variable in names
+)
 """Every variable that caps an int8 kernel's ISA."""
 
 _X86_MACHINES: Final = frozenset({"x86_64", "amd64", "x64", "i386", "i686"})
 
 
-def isa_cap(environ: Mapping[str, str] | None = None, library: str = ONEDNN) -> str | None:
+def isa_cap(
+    environ: Mapping[str, str] | None = None, library: Int8Library = Int8Library.ONEDNN
+) -> str | None:
     """Return the ISA cap the library honours (upper case), or None when there is none."""
     environ = os.environ if environ is None else environ
     for variable in LIBRARY_CAP_VARIABLES[library]:
@@ -105,11 +114,13 @@ def isa_cap(environ: Mapping[str, str] | None = None, library: str = ONEDNN) -> 
     return None
 
 
-def cap_features(cap: str | None, library: str = ONEDNN) -> frozenset[str] | None:
+def cap_features(
+    cap: str | None, library: Int8Library = Int8Library.ONEDNN
+) -> frozenset[str] | None:
     """Return the CPU features a cap allows; None for no cap (or one the library ignores)."""
     if cap is None:
         return None
-    if library == FBGEMM:
+    if library is Int8Library.FBGEMM:
         return _FBGEMM_CAP_FEATURES.get(cap)
     if cap in _ABOVE_BF16:
         return _CAP_FEATURES["AVX512_CORE_BF16"] | {"avx_vnni"}
@@ -117,7 +128,10 @@ def cap_features(cap: str | None, library: str = ONEDNN) -> frozenset[str] | Non
 
 
 def int8_isa(
-    machine: str, flags: Iterable[str] | None, cap: str | None, library: str = ONEDNN
+    machine: str,
+    flags: Iterable[str] | None,
+    cap: str | None,
+    library: Int8Library = Int8Library.ONEDNN,
 ) -> CpuIsa:
     """Return the ISA of a library's int8 kernels for a CPU (platform.machine(), its flags).
 
@@ -128,7 +142,7 @@ def int8_isa(
     if flags is None:
         return CpuIsa.X86_UNKNOWN
     usable = frozenset(flags)
-    if library == FBGEMM:
+    if library is Int8Library.FBGEMM:
         usable -= {"avx_vnni"}  # fbgemm has no AVX-VNNI kernels
     allowed = cap_features(cap, library)
     if allowed is not None:
@@ -140,7 +154,7 @@ def int8_isa(
     return CpuIsa.SSE41
 
 
-def detect_cpu_isa(library: str = ONEDNN) -> CpuIsa:
+def detect_cpu_isa(library: Int8Library = Int8Library.ONEDNN) -> CpuIsa:
     """Return the ISA of a library's int8 kernels on this machine, under this process's cap."""
     return int8_isa(platform.machine(), cpu_flags(), isa_cap(library=library), library)
 

@@ -29,7 +29,7 @@ from typing import Final
 import torch
 
 from .int8_gemm import Int8Gemm
-from .int8_path import Int8Arithmetic, int8_arithmetic
+from .int8_path import Int8Arithmetic, Int8Choice, int8_choice
 
 _TINY: Final = 1e-12
 """Smallest scale, so an all-zero row or input still divides."""
@@ -55,23 +55,15 @@ class Int8Projection:
         self.out_features = out_features
 
     @classmethod
-    def from_weight(
-        cls,
-        weight: torch.Tensor,
-        arithmetic: Int8Arithmetic | None = None,
-        kernel: Int8Gemm | None = None,
-    ) -> Int8Projection:
+    def from_weight(cls, weight: torch.Tensor, choice: Int8Choice | None = None) -> Int8Projection:
         """Quantize a float (out, in) weight symmetrically per output channel.
 
-        arithmetic, kernel: the activations' range and the GEMM; None = the ones right on this
-        CPU (int8_path.py; Int8UnavailableError where int8 is refused).
+        choice: the activations' arithmetic and the GEMM it is exact on; None = the ones
+        right on this CPU (int8_path.py; Int8UnavailableError where int8 is refused).
         """
         if weight.device.type != "cpu":
             raise ValueError("int8 projections run on the CPU only")
-        if arithmetic is None or kernel is None:
-            chosen_arithmetic, chosen_kernel = int8_arithmetic()
-            arithmetic = arithmetic or chosen_arithmetic
-            kernel = kernel or chosen_kernel
+        arithmetic, kernel = choice or int8_choice()
         weight = weight.detach().to(torch.float32)
         scales = weight.abs().amax(dim=1).clamp(min=_TINY) / 127
         quantized = torch.round(weight / scales[:, None]).clamp(-127, 127).to(torch.int8)

@@ -20,19 +20,22 @@ slow at few rows. Either way a kernel's arithmetic is only trusted after int8_pa
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 from typing import Final, Protocol
 
 import torch
 
+from .cpu_isa import Int8Library
+
 
 class Int8Gemm(Protocol):
     """A u8 x s8 GEMM: packs int8 weights once, then multiplies whole-number activations."""
 
     @property
-    def name(self) -> str:
-        """The library, as cpu_isa.py names it (its ISA cap is looked up by this name)."""
+    def name(self) -> Int8Library:
+        """The kernel's library (cpu_isa.py reads its ISA under that library's cap)."""
         ...
 
     def prepack(self, weights: torch.Tensor, scales: torch.Tensor) -> object:
@@ -50,7 +53,7 @@ class Int8Gemm(Protocol):
 
 @dataclass(frozen=True)
 class _FbgemmGemm:
-    name: str = "fbgemm"
+    name: Int8Library = Int8Library.FBGEMM
 
     def prepack(self, weights: torch.Tensor, scales: torch.Tensor) -> object:
         engine = torch.backends.quantized.engine
@@ -85,9 +88,15 @@ class _OnednnPacked:
 _UNIT_SCALE: Final = torch.tensor(1.0)
 
 
+@functools.cache
+def _zero_point_tensor(zero_point: int) -> torch.Tensor:
+    """Return the zero point as the 0-d tensor oneDNN's op takes (made once per value)."""
+    return torch.tensor(zero_point)
+
+
 @dataclass(frozen=True)
 class _OnednnGemm:
-    name: str = "onednn"
+    name: Int8Library = Int8Library.ONEDNN
 
     def prepack(self, weights: torch.Tensor, scales: torch.Tensor) -> object:
         return _OnednnPacked(
@@ -104,7 +113,7 @@ class _OnednnGemm:
         return torch.ops.onednn.qlinear_pointwise.tensor(
             quantized,
             _UNIT_SCALE,
-            torch.tensor(zero_point),
+            _zero_point_tensor(zero_point),
             packed.weights,
             packed.scales,
             packed.zero_points,

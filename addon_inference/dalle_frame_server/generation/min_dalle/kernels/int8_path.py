@@ -24,7 +24,7 @@ from typing import Final
 
 import torch
 
-from .cpu_isa import CAP_VARIABLES, CpuIsa, detect_cpu_isa
+from .cpu_isa import CAP_VARIABLES, CpuIsa, Int8Library, detect_cpu_isa
 from .int8_gemm import KERNELS, Int8Gemm
 
 _LOGGER = logging.getLogger(__name__)
@@ -88,7 +88,11 @@ def int8_path() -> Int8Path:
     return path
 
 
-def int8_arithmetic() -> tuple[Int8Arithmetic, Int8Gemm]:
+Int8Choice = tuple[Int8Arithmetic, Int8Gemm]
+"""An arithmetic and the kernel it is exact on."""
+
+
+def int8_choice() -> Int8Choice:
     """Return the arithmetic and kernel to use here; Int8UnavailableError where refused."""
     path = int8_path()
     if path.arithmetic is None or path.kernel is None:
@@ -97,7 +101,7 @@ def int8_arithmetic() -> tuple[Int8Arithmetic, Int8Gemm]:
 
 
 def choose_int8_path(
-    isa_of: Callable[[str], CpuIsa], kernels: tuple[Int8Gemm, ...] = KERNELS
+    isa_of: Callable[[Int8Library], CpuIsa], kernels: tuple[Int8Gemm, ...] = KERNELS
 ) -> Int8Path:
     """Return the first kernel with an exact arithmetic (the ISA's prediction, else 7-bit).
 
