@@ -93,6 +93,18 @@ def test_int8_is_refused_on_arm_with_its_reason(arm_root: None) -> None:
     assert "x86-64" in label, label
 
 
+def test_fp16_is_refused_on_arm_with_its_reason(arm_root: None) -> None:
+    """The fp16 drafts (fbgemm's fp16 GEMM) are refused on ARM as int8 is, naming the way out."""
+    probe = (
+        "from dalle_frame_server.generation.min_dalle.kernels.fp16 import fp16_refusal;"
+        "print(fp16_refusal())"
+    )
+    result = in_arm_root("python", "-c", probe)
+    assert result.returncode == 0, result.stderr[-3000:]
+    refusal = result.stdout.strip().splitlines()[-1]
+    assert "x86-64" in refusal and "--backend fast" in refusal, refusal
+
+
 @pytest.fixture(scope="module")
 def arm_server(models: Path) -> Iterator[str]:
     """The server in the arm64 root with the test models and `int8` asked for."""

@@ -436,8 +436,9 @@ def _schemas() -> dict[str, Any]:
                             "description": "int8 arithmetic and GEMM on this CPU: 'vnni "
                             "(fbgemm)' (full-range activations), '7-bit (fbgemm)' (a CPU "
                             "without VNNI), '(onednn)' where fbgemm is not usable, or "
-                            "'refused: <why>' where int8 was asked for and backend fast "
-                            "stands in; null for other backends and while loading",
+                            "'refused: <why>' where int8 or fp16 (fbgemm's fp16 GEMM) was "
+                            "asked for and backend fast stands in; null for other backends "
+                            "(fp16 included) and while loading",
                         },
                         "notice": {"type": "string"},
                         "vae_decoder": {

@@ -1,10 +1,11 @@
-"""min-dalle's backends by name: `reference`, `fast` (the default), `int8` and `int8-raw`.
+"""min-dalle's backends by name: `reference`, `fast` (the default), `int8`, `int8-raw`, `fp16`.
 
 `reference` reproduces stock min-dalle's arithmetic step for step; `fast` paints the same
-pixels faster; `int8` drafts with int8 arithmetic and keeps the float32 decoder's tokens;
-`int8-raw` is int8 alone (approximate). Where int8 arithmetic is refused on this CPU
-(kernels/int8_path.py), `int8` and `int8-raw` fall back to `fast`, whose `int8_path` then
-says why. Each backend module is imported only when chosen.
+pixels faster; `int8` and `fp16` draft with int8 or float16 weights and keep the float32
+decoder's tokens; `int8-raw` is int8 alone (approximate). Where int8 arithmetic
+(kernels/int8_path.py) or fbgemm's fp16 GEMM (kernels/fp16.py) is refused on this CPU, the
+backends needing it fall back to `fast`, whose `int8_path` then says why ("refused: ...").
+Each backend module is imported only when chosen.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-BACKEND_NAMES: Final = ("reference", "fast", "int8", "int8-raw")
+BACKEND_NAMES: Final = ("reference", "fast", "int8", "int8-raw", "fp16")
 
 
 def make_backend(name: str, modules: DalleModules) -> GenerationBackend:
@@ -31,17 +32,19 @@ def make_backend(name: str, modules: DalleModules) -> GenerationBackend:
         from .fast import FastBackend
 
         return FastBackend(modules)
-    if name in ("int8", "int8-raw"):
-        from .kernels.int8_path import int8_path
-
-        path = int8_path()
-        if path.arithmetic is None:
+    if name in ("int8", "int8-raw", "fp16"):
+        refusal = _refusal(name)
+        if refusal is not None:
             from .fast import FastBackend
 
-            _LOGGER.warning("Backend %s refused, using fast instead: %s", name, path.refusal)
+            _LOGGER.warning("Backend %s refused, using fast instead: %s", name, refusal)
             fallback = FastBackend(modules)
-            fallback.int8_path = path.label
+            fallback.int8_path = f"refused: {refusal}"
             return fallback
+    if name == "fp16":
+        from .drafting import DraftedFp16Backend
+
+        return DraftedFp16Backend(modules)
     if name == "int8":
         from .drafting import DraftedInt8Backend
 
@@ -51,3 +54,14 @@ def make_backend(name: str, modules: DalleModules) -> GenerationBackend:
 
         return Int8Backend(modules)
     raise ValueError(f"unknown generation backend {name!r} (choose {', '.join(BACKEND_NAMES)})")
+
+
+def _refusal(name: str) -> str | None:
+    """Why the CPU backend `name` cannot run here (its kernels' probe), or None."""
+    if name == "fp16":
+        from .kernels.fp16 import fp16_refusal
+
+        return fp16_refusal()
+    from .kernels.int8_path import int8_path
+
+    return int8_path().refusal

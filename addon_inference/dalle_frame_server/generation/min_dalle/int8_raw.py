@@ -8,6 +8,7 @@ decoder then checks.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -18,7 +19,8 @@ from .fast import DEFAULT_MAX_BATCH_IMAGES, FastBackend
 from .kernels.decoder import FastDecoder
 from .kernels.int8 import Int8Projection
 from .kernels.int8_path import int8_choice, int8_path
-from .kernels.weights import DecoderWeights, Dense
+from .kernels.linear import Projection
+from .kernels.weights import DecoderWeights, Dense, ProjectionFactory
 
 
 class Int8Backend(FastBackend):
@@ -55,19 +57,18 @@ class Int8Backend(FastBackend):
         )
 
     def _build_decoder(self, modules: DalleModules, *, stack: bool) -> FastDecoder:
-        """Gather the decoder's weights as stacked int8 projections."""
+        """Gather the decoder's weights as stacked projections of `_projection_factory`."""
         if self.device.type != "cpu":
             raise ValueError(
-                f"the int8 backend runs on the CPU only, not {self.device.type} "
+                f"the {self.name} backend runs on the CPU only, not {self.device.type} "
                 "(on a GPU use the fast backend in float16)"
             )
 
-        choice = int8_choice()
-        self.int8_path = int8_path().label
+        convert = self._projection_factory()
 
-        def make(weight: torch.Tensor) -> Int8Projection:
-            """Quantize one weight; let the float pages read so far go (if mapped)."""
-            projection = Int8Projection.from_weight(weight, choice)
+        def make(weight: torch.Tensor) -> Projection:
+            """Convert one weight; let the float pages read so far go (if mapped)."""
+            projection = convert(weight)
             self.residency.release("decoder")
             return projection
 
@@ -80,9 +81,18 @@ class Int8Backend(FastBackend):
         )
         if self._release:
             _release_quantized_weights(modules.decoder, head=self._quantize_head)
-        # Parts are never kept for int8: each group is one stacked int8 GEMM at every size.
-        # Not exact anyway: attend to the written cache slots only (fewer reads).
+        # Parts are never kept: each group is one stacked GEMM at every size. Not exact
+        # anyway: attend to the written cache slots only (fewer reads).
         return FastDecoder(weights, cache_dtype=self.dtype, used_slots_only=True)
+
+    def _projection_factory(self) -> ProjectionFactory:
+        """Return what turns a float weight into this backend's projection (int8 here).
+
+        Raises Int8UnavailableError where int8 is refused; notes the path in `int8_path`.
+        """
+        choice = int8_choice()
+        self.int8_path = int8_path().label
+        return functools.partial(Int8Projection.from_weight, choice=choice)
 
     def _is_exact(self) -> bool:
         """int8 arithmetic never reproduces stock's images."""
