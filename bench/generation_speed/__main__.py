@@ -39,7 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--models", default="test,mini", help="test, mini, mega (comma list)")
     parser.add_argument(
         "--variants",
-        default="stock,reference,fast,int8,int8-raw",
+        default="stock,reference,fast,int8,int8-raw,fp16",
         help="stock and server backends",
     )
     parser.add_argument("--grids", default="1,3", help="grid sizes (1..3)")
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     dtype = args.dtype or ("float16" if args.device.startswith("cuda") else "float32")
     grids = [int(grid) for grid in args.grids.split(",")]
     variants = args.variants.split(",")
-    for cpu_only in ("int8", "int8-raw"):
+    for cpu_only in ("int8", "int8-raw", "fp16"):
         if args.device.startswith("cuda") and cpu_only in variants:
             _LOGGER.warning("The %s backend is CPU-only: left out on %s", cpu_only, args.device)
             variants.remove(cpu_only)

@@ -39,7 +39,7 @@ from dalle_frame_server.generation.models.shapes import (
 from .stock import load_stock_min_dalle
 
 PROMPT = "a lighthouse in a storm"
-STEPPED_VARIANTS = ("fast", "int8", "int8-raw")
+STEPPED_VARIANTS = ("fast", "int8", "int8-raw", "fp16")
 """Server backends timed step by step (the others have no per-step loop to call)."""
 StepFunction = Callable[[int], int]
 """Runs the step with the given index (a drafting backend: one round); returns tokens drawn."""
