@@ -26,7 +26,12 @@ from dalle_frame_server.generation.models.loading import (
 from dalle_frame_server.generation.models.shapes import TEST_SHAPE
 from dalle_frame_server.generation.models.tiny_model import ensure_test_model
 from dalle_frame_server.settings import ServerSettings
-from tests.server.helpers import HookedBackend, wait_until_ready
+from tests.server.helpers import (
+    HookedBackend,
+    cpu_generator,
+    own_test_modules,
+    wait_until_ready,
+)
 
 TOKEN = "test-token-4f1c"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -78,6 +83,13 @@ def reference_generator(test_modules: DalleModules) -> MinDalleGenerator:
         device=torch.device("cpu"),
         dtype=torch.float32,
     )
+
+
+@pytest.fixture(scope="module")
+def exact(test_model_paths: ModelPaths) -> MinDalleGenerator:
+    """The exact `fast` backend over a copy of the test model of its own (per module)."""
+    modules = own_test_modules(test_model_paths)
+    return cpu_generator(modules, make_backend("fast", modules))
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,15 @@ from dalle_frame_server.generation.interface import (
     SamplingSettings,
     decode_one,
 )
+from dalle_frame_server.generation.models.loading import (
+    DalleModules,
+    ModelPaths,
+    load_dalle_modules,
+)
+from dalle_frame_server.generation.models.shapes import TEST_SHAPE
 from dalle_frame_server.settings import ServerSettings
+
+CPU = torch.device("cpu")
 
 
 class HookedBackend:
@@ -77,6 +85,17 @@ class HookedBackend:
         return self.inner.detokenize(image_tokens)
 
 
+def own_test_modules(paths: ModelPaths) -> DalleModules:
+    """A copy of the test model of its own, on the CPU in float32 (for a backend that changes
+    or releases its modules' weights)."""
+    return load_dalle_modules(paths, TEST_SHAPE, CPU, torch.float32, remedy="rebuild it")
+
+
+def cpu_generator(modules: DalleModules, backend: GenerationBackend) -> MinDalleGenerator:
+    """The generator over the test model's modules and `backend`, on the CPU in float32."""
+    return MinDalleGenerator(modules, backend, model_name="test", device=CPU, dtype=torch.float32)
+
+
 def backend_image_tokens(
     generator: MinDalleGenerator,
     *,
@@ -97,6 +116,28 @@ def backend_image_tokens(
             generator=torch.Generator().manual_seed(seed),
         )
         return decode_one(backend, request)
+
+
+def drafts_kept_for_exact_tokens(
+    exact: MinDalleGenerator, drafted: MinDalleGenerator, *, prompt: str, seed: int, grid_size: int
+) -> tuple[int, int]:
+    """Assert a drafting backend draws the exact backend's tokens; return (kept, drafted).
+
+    Each round gains its kept drafts plus one token (the first refused one, or the one after
+    the last draft), so the rounds and the kept drafts add up to the 256 steps.
+    """
+    want = backend_image_tokens(exact, prompt=prompt, seed=seed, grid_size=grid_size)
+    counts = drafted.backend.counts  # type: ignore[attr-defined]
+    before = (counts.rounds, counts.drafted, counts.accepted)
+    got = backend_image_tokens(drafted, prompt=prompt, seed=seed, grid_size=grid_size)
+    assert torch.equal(got, want)
+    rounds = counts.rounds - before[0]
+    drafts = counts.drafted - before[1]
+    kept = counts.accepted - before[2]
+    assert rounds + kept == 256
+    assert 0 <= kept <= drafts
+    print(f"drafts kept: {kept}/{drafts}")
+    return kept, drafts
 
 
 def make_wav(

@@ -30,15 +30,16 @@ from dalle_frame_server.generation.min_dalle.kernels.fp16 import (
     fp16_refusal,
 )
 from dalle_frame_server.generation.models.loading import (
-    DalleModules,
     ModelPaths,
-    load_dalle_modules,
 )
 from dalle_frame_server.generation.models.shapes import TEST_SHAPE
 from dalle_frame_server.generation.text_to_image import GenerationRequest
-from tests.server.helpers import backend_image_tokens
+from tests.server.helpers import (
+    cpu_generator,
+    drafts_kept_for_exact_tokens,
+    own_test_modules,
+)
 
-CPU = torch.device("cpu")
 PROMPTS = ("a lighthouse in a storm", "an alpine lake at dawn", "a red cat")
 needs_x86 = pytest.mark.skipif(
     detect_cpu_isa() is CpuIsa.NOT_X86, reason="fbgemm's fp16 GEMM is x86 only"
@@ -47,26 +48,20 @@ needs_x86 = pytest.mark.skipif(
 pytestmark = [pytest.mark.usefixtures("one_torch_thread"), needs_x86]
 
 
-def _load(paths: ModelPaths) -> DalleModules:
-    return load_dalle_modules(paths, TEST_SHAPE, CPU, torch.float32, remedy="-")
-
-
-def _generator(modules: DalleModules, backend: FastBackend) -> MinDalleGenerator:
-    return MinDalleGenerator(modules, backend, model_name="test", device=CPU, dtype=torch.float32)
-
-
-@pytest.fixture(scope="module")
-def exact(test_model_paths: ModelPaths) -> MinDalleGenerator:
-    """The exact `fast` backend (its own copy of the weights)."""
-    modules = _load(test_model_paths)
-    return _generator(modules, FastBackend(modules))
-
-
 @pytest.fixture(scope="module")
 def drafted(test_model_paths: ModelPaths) -> MinDalleGenerator:
     """The `fp16` backend as the server makes it (its own copy of the weights)."""
-    modules = _load(test_model_paths)
-    return _generator(modules, make_backend("fp16", modules))
+    modules = own_test_modules(test_model_paths)
+    return cpu_generator(modules, make_backend("fp16", modules))
+
+
+def _fresh_refusal() -> str | None:
+    """Probe again (the process's answer is cached), then forget this answer."""
+    fp16_refusal.cache_clear()
+    try:
+        return fp16_refusal()
+    finally:
+        fp16_refusal.cache_clear()
 
 
 def test_fp16_projection_is_float32_but_for_the_weights_rounding() -> None:
@@ -123,16 +118,9 @@ def test_drafted_tokens_equal_the_exact_path(
 ) -> None:
     """Every image token equals the exact backend's; nearly every fp16 draft stands."""
     prompt = PROMPTS[seed % len(PROMPTS)]
-    want = backend_image_tokens(exact, prompt=prompt, seed=seed, grid_size=grid_size)
-    counts = drafted.backend.counts
-    before = (counts.rounds, counts.drafted, counts.accepted)
-    got = backend_image_tokens(drafted, prompt=prompt, seed=seed, grid_size=grid_size)
-    assert torch.equal(got, want)
-    rounds = counts.rounds - before[0]
-    drafts = counts.drafted - before[1]
-    kept = counts.accepted - before[2]
-    assert rounds + kept == 256
-    print(f"drafts kept: {kept}/{drafts}")
+    kept, drafts = drafts_kept_for_exact_tokens(
+        exact, drafted, prompt=prompt, seed=seed, grid_size=grid_size
+    )
     assert kept >= 0.9 * drafts
 
 
@@ -151,11 +139,11 @@ def test_refused_fp16_falls_back_to_fast_and_says_why(
     reason = "fbgemm's fp16 GEMM is not available on this CPU (no engine); use --backend fast"
     monkeypatch.setattr(fp16_module, "fp16_refusal", lambda: reason)
     monkeypatch.setattr(drafting_module, "fp16_refusal", lambda: reason)
-    backend = backends_module.make_backend("fp16", _load(test_model_paths))
+    backend = backends_module.make_backend("fp16", own_test_modules(test_model_paths))
     assert type(backend) is FastBackend
     assert backend.int8_path == f"refused: {reason}"
     with pytest.raises(Fp16UnavailableError, match="no engine"):
-        DraftedFp16Backend(_load(test_model_paths))
+        DraftedFp16Backend(own_test_modules(test_model_paths))
 
 
 def test_a_missing_fp16_op_is_a_refusal_with_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -165,11 +153,7 @@ def test_a_missing_fp16_op_is_a_refusal_with_what_to_do(monkeypatch: pytest.Monk
         raise RuntimeError("Didn't find engine for operation quantized::linear_prepack_fp16")
 
     monkeypatch.setattr(Fp16Projection, "from_weight", classmethod(missing))
-    fp16_refusal.cache_clear()
-    try:
-        refusal = fp16_refusal()
-    finally:
-        fp16_refusal.cache_clear()
+    refusal = _fresh_refusal()
     assert refusal is not None
     assert "Didn't find engine" in refusal
     assert "use --backend fast" in refusal
@@ -179,11 +163,7 @@ def test_an_inexact_fp16_op_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     """A GEMM that is off (a broken kernel) is refused rather than trusted with drafts."""
     real_call = Fp16Projection.__call__
     monkeypatch.setattr(Fp16Projection, "__call__", lambda self, x: real_call(self, x) * 1.01)
-    fp16_refusal.cache_clear()
-    try:
-        refusal = fp16_refusal()
-    finally:
-        fp16_refusal.cache_clear()
+    refusal = _fresh_refusal()
     assert refusal is not None and "off by 1.0e-02" in refusal
 
 
@@ -195,10 +175,6 @@ def test_other_cpus_than_x86_are_refused_without_probing(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(fp16_module, "detect_cpu_isa", lambda: CpuIsa.NOT_X86)
     monkeypatch.setattr(Fp16Projection, "from_weight", classmethod(never))
-    fp16_refusal.cache_clear()
-    try:
-        refusal = fp16_refusal()
-    finally:
-        fp16_refusal.cache_clear()
+    refusal = _fresh_refusal()
     assert refusal is not None
     assert "x86-64" in refusal and "--backend fast" in refusal

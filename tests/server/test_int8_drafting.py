@@ -11,16 +11,18 @@ from dalle_frame_server.generation.generator import MinDalleGenerator
 from dalle_frame_server.generation.interface import DecodeRequest, SamplingSettings
 from dalle_frame_server.generation.min_dalle.backends import make_backend
 from dalle_frame_server.generation.min_dalle.drafting import MAX_DRAFTED_IMAGES, DraftedInt8Backend
-from dalle_frame_server.generation.min_dalle.fast import FastBackend
 from dalle_frame_server.generation.min_dalle.kernels.decoder import FastDecoder
 from dalle_frame_server.generation.models.loading import (
-    DalleModules,
     ModelPaths,
-    load_dalle_modules,
 )
 from dalle_frame_server.generation.models.shapes import START_TOKEN, TEST_SHAPE
 from dalle_frame_server.generation.text_to_image import GenerationRequest
-from tests.server.helpers import backend_image_tokens
+from tests.server.helpers import (
+    backend_image_tokens,
+    cpu_generator,
+    drafts_kept_for_exact_tokens,
+    own_test_modules,
+)
 
 CPU = torch.device("cpu")
 PROMPTS = ("a lighthouse in a storm", "an alpine lake at dawn", "a red cat")
@@ -28,26 +30,11 @@ PROMPTS = ("a lighthouse in a storm", "an alpine lake at dawn", "a red cat")
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def _load(paths: ModelPaths) -> DalleModules:
-    return load_dalle_modules(paths, TEST_SHAPE, CPU, torch.float32, remedy="-")
-
-
-def _generator(modules: DalleModules, backend: FastBackend) -> MinDalleGenerator:
-    return MinDalleGenerator(modules, backend, model_name="test", device=CPU, dtype=torch.float32)
-
-
-@pytest.fixture(scope="module")
-def exact(test_model_paths: ModelPaths) -> MinDalleGenerator:
-    """The exact `fast` backend (its own copy of the weights)."""
-    modules = _load(test_model_paths)
-    return _generator(modules, FastBackend(modules))
-
-
 @pytest.fixture(scope="module")
 def drafted(test_model_paths: ModelPaths) -> MinDalleGenerator:
     """The `int8` backend as the server makes it (its own copy of the weights)."""
-    modules = _load(test_model_paths)
-    return _generator(modules, make_backend("int8", modules))
+    modules = own_test_modules(test_model_paths)
+    return cpu_generator(modules, make_backend("int8", modules))
 
 
 def _request(
@@ -92,21 +79,11 @@ def test_drafted_tokens_equal_the_exact_path(
 ) -> None:
     """Every image token equals the exact backend's for the same prompt and seed."""
     prompt = PROMPTS[seed % len(PROMPTS)]
-    want = backend_image_tokens(exact, prompt=prompt, seed=seed, grid_size=grid_size)
-    counts = drafted.backend.counts
-    before = (counts.rounds, counts.drafted, counts.accepted)
-    got = backend_image_tokens(drafted, prompt=prompt, seed=seed, grid_size=grid_size)
-    assert torch.equal(got, want)
-    rounds = counts.rounds - before[0]
-    drafts = counts.drafted - before[1]
-    kept = counts.accepted - before[2]
-    # Each round gains its kept drafts plus one token (the first refused one, or the one
-    # after the last draft), so the rounds and the kept drafts add up to the 256 steps.
-    assert rounds + kept == 256
-    assert 0 < kept <= drafts
+    kept, drafts = drafts_kept_for_exact_tokens(
+        exact, drafted, prompt=prompt, seed=seed, grid_size=grid_size
+    )
     # int8 close to float32 keeps most drafts (~96% here); an int8 GEMM that overflows (full-
     # range activations without VNNI, int8_path.py) kept 13%, slower than not drafting.
-    print(f"drafts kept: {kept}/{drafts}")
     assert kept > drafts / 2
 
 
@@ -135,9 +112,9 @@ def test_wrong_drafts_are_all_replaced(
     test_model_paths: ModelPaths, exact: MinDalleGenerator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A drafter that is always wrong costs speed, never tokens: the check writes each one."""
-    modules = _load(test_model_paths)
+    modules = own_test_modules(test_model_paths)
     backend = DraftedInt8Backend(modules, draft_length=3)
-    generator = _generator(modules, backend)
+    generator = cpu_generator(modules, backend)
     real_step = backend.decoder.step
 
     def wrong_step(buffers):  # every draft: the token the float32 decoder likes least
@@ -156,10 +133,10 @@ def test_a_perfect_drafter_gains_a_token_after_its_drafts(
     test_model_paths: ModelPaths, exact: MinDalleGenerator
 ) -> None:
     """Drafts from the float32 decoder itself all stand: each round gains draft_length + 1."""
-    modules = _load(test_model_paths)
+    modules = own_test_modules(test_model_paths)
     backend = DraftedInt8Backend(modules, draft_length=15)
     backend.decoder = backend.checker
-    generator = _generator(modules, backend)
+    generator = cpu_generator(modules, backend)
     got = backend_image_tokens(generator, prompt="an alpine lake", seed=8)
     assert torch.equal(got, backend_image_tokens(exact, prompt="an alpine lake", seed=8))
     assert backend.counts.rounds == 16  # 256 = 16 rounds of 15 drafts + 1
@@ -170,10 +147,10 @@ def test_several_images_draft_the_batch_length(
     test_model_paths: ModelPaths, exact: MinDalleGenerator
 ) -> None:
     """A batch of several images drafts `batch_draft_length` per round, one image the other."""
-    modules = _load(test_model_paths)
+    modules = own_test_modules(test_model_paths)
     backend = DraftedInt8Backend(modules, draft_length=15, batch_draft_length=3)
     backend.decoder = backend.checker
-    generator = _generator(modules, backend)
+    generator = cpu_generator(modules, backend)
     got = backend_image_tokens(generator, prompt="an alpine lake", seed=8, grid_size=2)
     want = backend_image_tokens(exact, prompt="an alpine lake", seed=8, grid_size=2)
     assert torch.equal(got, want)
@@ -188,7 +165,7 @@ def test_draft_length_out_of_range_is_refused(
 ) -> None:
     """A draft length outside 1..255 says which lengths are allowed."""
     with pytest.raises(ValueError, match=rf"{name} must be 1\.\.255"):
-        DraftedInt8Backend(_load(test_model_paths), **{name: length})
+        DraftedInt8Backend(own_test_modules(test_model_paths), **{name: length})
 
 
 def test_progress_counts_every_step_once_in_order(drafted: MinDalleGenerator) -> None:
