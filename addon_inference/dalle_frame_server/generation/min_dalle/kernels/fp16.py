@@ -10,8 +10,9 @@ Measured on the 2-core EPYC (AVX2, no AVX-512; all 73 projections of a mini deco
 2 rows, one-off script, kernels alternated): fp16 18.5-21.6 ms with a relative error of
 2.2e-4, int8 with two-part activations (int8.py) 20.0-24.2 ms with 8.7e-3, fbgemm's
 one-part dynamic int8 (`quantized::linear_dynamic`) 10.2 ms with 2.1e-2. As drafts (mini,
-three prompts): fp16 kept every draft (240 of 240 per image), int8 94-99%, one-part int8
-about 55% (slower than float32).
+three prompts, decoder seconds per image): fp16 kept every draft (240 of 240 per image;
+10.3-10.4 s), int8 82-95% (11.3-13.6 s), one-part int8 about 55% (13.9-18.6 s: its cheap
+drafts are refused too often).
 
 fbgemm's fp16 kernels exist on x86 CPUs with AVX2 and F16C; elsewhere (ARM, or an op that
 fails or is off) `fp16_refusal` says why and the `fp16` backend gives way to `fast`.
