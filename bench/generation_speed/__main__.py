@@ -6,7 +6,9 @@ Every (model, variant) runs in a fresh process per round, so peak RSS is per var
 variants take turns within each round (the order rotates), so a noisy machine slows them alike.
 Prints a table and writes JSON (build/bench-results/generation_speed.json by default). Figures are
 medians over rounds; speedups are against stock in the same run. On a GPU machine add
-`--device cuda --models mega` (fp16 by default there).
+`--device cuda --models mega` (fp16 by default there). `--isa avx2` caps every library of
+every worker (stock's too) to AVX2: a machine with AVX-512 and VNNI then runs the kernels of
+one without (isa.py); the table's first line says what the workers' libraries used.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 
 import torch
 
+from .isa import ISA_CAPS, isa_environment
 from .models import DEFAULT_MODELS_DIR, ensure_bench_model
 from .report import summarize, table
 from .steps import STEPPED_VARIANTS
@@ -63,6 +66,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="leave glibc's allocator as it is (default: keep freed memory, in every variant)",
     )
+    parser.add_argument(
+        "--isa",
+        choices=tuple(ISA_CAPS),
+        default="native",
+        help="cap MKL, oneDNN, fbgemm and ATen to one ISA in every worker (avx2: a machine "
+        "without AVX-512 and VNNI)",
+    )
     parser.add_argument("--top-k", type=int, default=128)
     parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR)
     parser.add_argument(
@@ -74,11 +84,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def run_worker(job: dict[str, Any]) -> dict[str, Any]:
-    """Run one job in a fresh `bench.generation_speed.worker` process; return its JSON result."""
-    env = dict(
-        os.environ, PYTHONPATH=os.pathsep.join(filter(None, [".", os.environ.get("PYTHONPATH")]))
-    )
+def run_worker(job: dict[str, Any], isa: str = "native") -> dict[str, Any]:
+    """Run one job in a fresh `bench.generation_speed.worker` process; return its JSON result.
+
+    isa: a key of `ISA_CAPS`, the cap every library of the worker gets.
+    """
+    env = isa_environment(isa, os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [".", os.environ.get("PYTHONPATH")]))
     completed = subprocess.run(
         [sys.executable, "-m", "bench.generation_speed.worker"],
         input=json.dumps(job),
@@ -145,7 +157,8 @@ def main(argv: list[str] | None = None) -> None:
                     "threads": args.threads,
                     "keep_freed_memory": not args.default_malloc,
                     "variant": "paired steps",
-                }
+                },
+                args.isa,
             )
             _LOGGER.info("%s paired steps: %.0f s", model_name, time.monotonic() - started)
         for round_number in range(args.rounds):
@@ -178,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
                     "queues": queues,
                 }
                 started = time.monotonic()
-                result = run_worker(job)
+                result = run_worker(job, args.isa)
                 _LOGGER.info(
                     "%s %s round %d: %.0f s",
                     model_name,
@@ -200,6 +213,7 @@ def main(argv: list[str] | None = None) -> None:
                 partial.write_text(json.dumps(runs))
     summary = summarize(runs)
     summary["paired_steps"] = paired
+    summary["isa"] = args.isa
     print(table(summary))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     environment = {
@@ -208,6 +222,8 @@ def main(argv: list[str] | None = None) -> None:
         "torch": torch.__version__,
         "device": args.device,
         "dtype": dtype,
+        "isa": args.isa,
+        "isa_caps": ISA_CAPS[args.isa],
         "glibc_keeps_freed_memory": not args.default_malloc,
         "command": " ".join(
             [Path(sys.executable).name, "-m", "bench.generation_speed", *sys.argv[1:]]

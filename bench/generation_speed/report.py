@@ -5,6 +5,8 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from .isa import describe_isa
+
 IMAGE_STEPS = 256
 
 
@@ -77,7 +79,9 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
         row["image_speedup"] = base["s_per_image"] / row["s_per_image"] if base else None
         stock_rss = max(rss.get((row["model"], "stock"), [0])) or None
         row["rss_vs_stock"] = row["peak_rss_mb"] / stock_rss if stock_rss else None
-    return {"rows": rows, "queues": _queues(runs)}
+    paths = {run["variant"]: run["int8_path"] for run in runs if run.get("int8_path")}
+    seen = next((run["isa_seen"] for run in runs if run.get("isa_seen")), None)
+    return {"rows": rows, "queues": _queues(runs), "isa_seen": seen, "int8_paths": paths}
 
 
 def _queues(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -140,13 +144,15 @@ def _bandwidth_lines(paired: dict[str, Any]) -> list[str]:
 
 
 def table(summary: dict[str, Any]) -> str:
-    """The summary as a fixed-width text table."""
+    """The summary as a fixed-width text table, after the ISA its workers ran."""
     header = (
         f"{'model':<6}{'variant':<10}{'grid':>4}{'ms/step':>9}{'x':>6}{'s/img':>8}{'x':>6}"
         f"{'img/min':>8}{'enc s':>7}{'dec s':>8}{'vqgan s':>8}{'RSS MB':>8}{'xRSS':>6}"
         f"{'same':>6}{'tok %':>7}"
     )
-    lines = [header, "-" * len(header)]
+    lines = [describe_isa(summary.get("isa", "native"), summary.get("isa_seen"))]
+    lines += [f"  {name} path: {path}" for name, path in summary.get("int8_paths", {}).items()]
+    lines += [header, "-" * len(header)]
     for r in sorted(summary["rows"], key=lambda r: (r["model"], r["grid"], r["variant"])):
         lines.append(
             f"{r['model']:<6}{r['variant']:<10}{r['grid']:>4}{_fmt(r['ms_per_step'], '.1f'):>9}"

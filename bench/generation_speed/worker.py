@@ -24,6 +24,7 @@ from dalle_frame_server.generation.models.memory import keep_freed_memory
 from dalle_frame_server.generation.models.shapes import MEGA_SHAPE, DalleShape
 from dalle_frame_server.generation.text_to_image import GenerationRequest
 
+from .isa import seen_isa
 from .steps import paired_step_times
 from .stock import load_stock_min_dalle
 from .variants import Outcome, ServerVariant, StockVariant
@@ -78,6 +79,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         "load_seconds": load_seconds,
         "rss_after_load_mb": current_rss_mb(),
         "threads": torch.get_num_threads(),
+        "isa_seen": seen_isa(),
+        "int8_path": variant.backend.int8_path if isinstance(variant, ServerVariant) else None,
         "outcomes": [],
         "queue": [],
     }

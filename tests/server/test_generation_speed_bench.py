@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from bench.generation_speed.isa import ISA_CAPS, isa_environment
 from bench.generation_speed.report import summarize, table
+from dalle_frame_server.generation.min_dalle.kernels.cpu_isa import CpuIsa, detect_cpu_isa
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,10 +74,17 @@ def test_benchmark_command_on_the_test_model(tmp_path: Path, models_dir: Path) -
     assert measured["decoder_weight_bytes"] > 0
     assert "read bandwidth" in completed.stdout
     assert "fast: " in completed.stdout and "of that limit" in completed.stdout
+    # Native ISA by default, and what the workers' libraries used is on record.
+    assert result["environment"]["isa"] == "native"
+    assert completed.stdout.startswith("ISA: native (no cap); in use: aten ")
+    assert result["summary"]["isa_seen"]["fbgemm"] == result["runs"][0]["isa_seen"]["fbgemm"]
+    assert "int8" in result["summary"]["int8_paths"]
 
 
 def _run(variant: str, tokens: list[list[int]], seconds: float, digest: str) -> dict:
     return {
+        "isa_seen": {"aten": "avx2", "fbgemm": "avx2", "onednn": "avx2"},
+        "int8_path": "7-bit (fbgemm, avx2)" if variant == "int8" else None,
         "model": "m",
         "variant": variant,
         "round": 0,
@@ -109,3 +120,43 @@ def test_summary_compares_with_stock() -> None:
     assert 0.49 < rows["int8"]["token_agreement"] < 0.51
     assert rows["int8"]["rss_vs_stock"] == 0.5
     assert "int8" in table(summary)
+    lines = table({**summary, "isa": "avx2"}).splitlines()
+    assert lines[0] == (
+        "ISA: capped to avx2 (MKL, oneDNN, fbgemm, ATen); in use: aten avx2, fbgemm avx2, "
+        "onednn avx2"
+    )
+    assert lines[1] == "  int8 path: 7-bit (fbgemm, avx2)"
+
+
+@pytest.mark.skipif(
+    detect_cpu_isa() in (CpuIsa.NOT_X86, CpuIsa.SSE41, CpuIsa.X86_UNKNOWN),
+    reason="the AVX2 cap needs an x86 CPU with AVX2",
+)
+def test_avx2_cap_reaches_every_library_of_a_worker() -> None:
+    """`--isa avx2` caps MKL, oneDNN, fbgemm and ATen in a fresh process: an AVX-512 machine
+    runs a machine without AVX-512 (every CI CPU has AVX2, so the cap is what they report)."""
+    environment = isa_environment("avx2", {**os.environ, "KEPT": "1"})
+    assert environment["KEPT"] == "1"
+    assert {key: environment[key] for key in ISA_CAPS["avx2"]} == ISA_CAPS["avx2"]
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json; from bench.generation_speed.isa import seen_isa; "
+            "print(json.dumps(seen_isa()))",
+        ],
+        cwd=ROOT,
+        env={**environment, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert json.loads(completed.stdout) == {"aten": "avx2", "fbgemm": "avx2", "onednn": "avx2"}
+
+
+def test_unknown_isa_is_refused_with_the_choices() -> None:
+    """A misspelt cap names the ones there are, and nothing runs uncapped by mistake."""
+    with pytest.raises(ValueError, match="unknown ISA 'avx3' \\(choose native, avx2, avx512\\)"):
+        isa_environment("avx3", {})
