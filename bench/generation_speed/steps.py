@@ -20,7 +20,7 @@ from dalle_frame_server.generation.batching import batch_rows
 from dalle_frame_server.generation.generator import MinDalleGenerator
 from dalle_frame_server.generation.interface import DecodeRequest, SamplingSettings
 from dalle_frame_server.generation.min_dalle.backends import make_backend
-from dalle_frame_server.generation.min_dalle.drafting import MAX_DRAFTED_IMAGES, DraftedInt8Backend
+from dalle_frame_server.generation.min_dalle.drafting import MAX_DRAFTED_IMAGES, DraftingBackend
 from dalle_frame_server.generation.min_dalle.fast import FastBackend
 from dalle_frame_server.generation.min_dalle.kernels.sampling import (
     draw_tokens,
@@ -122,7 +122,7 @@ def _backend_steps(
 
 
 def _drafted_rounds(
-    backend: DraftedInt8Backend, text_tokens: torch.Tensor, images: int, seed: int
+    backend: DraftingBackend, text_tokens: torch.Tensor, images: int, seed: int
 ) -> StepFunction:
     """One round of the drafting backend's loop (drafts, then the float32 check).
 
@@ -185,7 +185,7 @@ def paired_step_times(
                 backend = backends.get(name)
                 if name == "stock":
                     functions[name] = _stock_steps(stock, text_tokens, images, seed=7)
-                elif isinstance(backend, DraftedInt8Backend):
+                elif isinstance(backend, DraftingBackend):
                     # As the backend decodes: drafting rounds, or exact steps for big batches.
                     functions[name] = (
                         _drafted_rounds(backend, text_tokens, images, seed=7)

@@ -18,12 +18,7 @@ from dalle_frame_server.asr.onnx_transcriber import OnnxCtcTranscriber
 from dalle_frame_server.asr.tiny_model import ensure_test_asr_model
 from dalle_frame_server.generation.generator import MinDalleGenerator
 from dalle_frame_server.generation.min_dalle.backends import make_backend
-from dalle_frame_server.generation.models.loading import (
-    DalleModules,
-    ModelPaths,
-    load_dalle_modules,
-)
-from dalle_frame_server.generation.models.shapes import TEST_SHAPE
+from dalle_frame_server.generation.models.loading import DalleModules, ModelPaths
 from dalle_frame_server.generation.models.tiny_model import ensure_test_model
 from dalle_frame_server.settings import ServerSettings
 from tests.server.helpers import (
@@ -68,9 +63,7 @@ def test_model_paths(models_dir: Path) -> ModelPaths:
 @pytest.fixture(scope="session")
 def test_modules(test_model_paths: ModelPaths) -> DalleModules:
     """The test model loaded on the CPU in float32."""
-    return load_dalle_modules(
-        test_model_paths, TEST_SHAPE, torch.device("cpu"), torch.float32, remedy="rebuild it"
-    )
+    return own_test_modules(test_model_paths)
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from dalle_frame_server.generation.min_dalle.drafting import (
     FP16_DRAFT_LENGTH,
     DraftedFp16Backend,
     DraftedInt8Backend,
+    DraftingBackend,
 )
 from dalle_frame_server.generation.min_dalle.fast import FastBackend
 from dalle_frame_server.generation.min_dalle.kernels import fp16 as fp16_module
@@ -92,7 +93,8 @@ def test_fp16_is_a_drafting_backend_with_its_own_lengths(drafted: MinDalleGenera
     backend = drafted.backend
     assert "fp16" in BACKEND_NAMES
     assert isinstance(backend, DraftedFp16Backend)
-    assert isinstance(backend, DraftedInt8Backend)  # the same rounds, other drafts
+    assert isinstance(backend, DraftingBackend)  # the same rounds, other drafts
+    assert not isinstance(backend, DraftedInt8Backend)
     assert backend.name == "fp16"
     assert backend.exact is False
     assert backend.int8_path is None  # no int8 arithmetic in this backend
