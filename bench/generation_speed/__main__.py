@@ -8,7 +8,8 @@ Prints a table and writes JSON (build/bench-results/generation_speed.json by def
 medians over rounds; speedups are against stock in the same run. On a GPU machine add
 `--device cuda --models mega` (fp16 by default there). `--isa avx2` caps every library of
 every worker (stock's too) to AVX2: a machine with AVX-512 and VNNI then runs the kernels of
-one without (isa.py); the table's first line says what the workers' libraries used.
+one without (`--isa avx512`: AVX-512 without VNNI; isa.py); the table's first line says what
+the workers' libraries used.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=tuple(ISA_CAPS),
         default="native",
         help="cap MKL, oneDNN, fbgemm and ATen to one ISA in every worker (avx2: a machine "
-        "without AVX-512 and VNNI)",
+        "without AVX-512 and VNNI; avx512: AVX-512 without VNNI)",
     )
     parser.add_argument("--top-k", type=int, default=128)
     parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR)
