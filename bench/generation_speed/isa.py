@@ -5,7 +5,9 @@ AVX-512 (and VNNI). Each library that runs a step reads its own cap once, when i
 MKL (the float32 GEMMs: stock, fast and the checks), oneDNN and fbgemm (the int8 and fp16
 drafts) and ATen's own vectorized kernels (layer norms, softmax, GELU). `--isa avx2` sets
 all four in every worker, stock's included, so the ratios compare like with like; `native`
-leaves the environment as it is. Each worker reports what its libraries then saw.
+leaves the environment as it is. Each worker reports what it then ran: ATen's kernel level
+as torch reports it, and the ISA the int8 path reads for fbgemm and oneDNN under their caps
+(kernels/cpu_isa.py; MKL reports nothing).
 """
 
 from __future__ import annotations
@@ -15,20 +17,27 @@ from typing import Final
 
 import torch
 
-from dalle_frame_server.generation.min_dalle.kernels.cpu_isa import Int8Library, detect_cpu_isa
+from dalle_frame_server.generation.min_dalle.kernels.cpu_isa import (
+    LIBRARY_CAP_VARIABLES,
+    Int8Library,
+    detect_cpu_isa,
+)
+
+_ONEDNN_CAP = LIBRARY_CAP_VARIABLES[Int8Library.ONEDNN][0]
+_FBGEMM_CAP = LIBRARY_CAP_VARIABLES[Int8Library.FBGEMM][0]
 
 ISA_CAPS: Final[dict[str, dict[str, str]]] = {
     "native": {},
     "avx2": {
         "MKL_ENABLE_INSTRUCTIONS": "AVX2",
-        "ONEDNN_MAX_CPU_ISA": "AVX2",
-        "FBGEMM_ENABLE_INSTRUCTIONS": "AVX2",
+        _ONEDNN_CAP: "AVX2",
+        _FBGEMM_CAP: "AVX2",
         "ATEN_CPU_CAPABILITY": "avx2",
     },
     "avx512": {
         "MKL_ENABLE_INSTRUCTIONS": "AVX512",
-        "ONEDNN_MAX_CPU_ISA": "AVX512_CORE",
-        "FBGEMM_ENABLE_INSTRUCTIONS": "AVX512",
+        _ONEDNN_CAP: "AVX512_CORE",
+        _FBGEMM_CAP: "AVX512",
         "ATEN_CPU_CAPABILITY": "avx512",
     },
 }
@@ -43,7 +52,8 @@ def isa_environment(isa: str, environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def seen_isa() -> dict[str, str]:
-    """What this process's libraries use under its caps: ATen's kernels, fbgemm and oneDNN."""
+    """What this process runs under its caps: ATen's kernel level (torch's own report) and the
+    ISA the int8 path takes for fbgemm and oneDNN (`detect_cpu_isa`, caps applied)."""
     return {
         "aten": torch.backends.cpu.get_cpu_capability().lower(),
         "fbgemm": str(detect_cpu_isa(Int8Library.FBGEMM)),
