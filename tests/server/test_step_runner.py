@@ -18,6 +18,7 @@ from dalle_frame_server.generation.min_dalle.kernels.step_runner import (
     EagerStepRunner,
     make_step_runner,
 )
+from dalle_frame_server.generation.min_dalle.kernels.traced_step import TracedStepRunner
 from dalle_frame_server.generation.models.loading import ModelPaths, load_dalle_modules
 from dalle_frame_server.generation.models.shapes import START_TOKEN, TEST_SHAPE
 
@@ -66,10 +67,10 @@ def _started(backend: FastBackend, rows: int):
     return buffers
 
 
-def test_cpu_runs_steps_eagerly(backend: FastBackend) -> None:
-    """Without CUDA the runner is the eager one, with fresh buffers per batch."""
+def test_cpu_replays_traced_steps(backend: FastBackend) -> None:
+    """On the CPU the runner replays traced steps (test_traced_step.py), fresh buffers per batch."""
     runner = make_step_runner(backend.decoder, CPU, torch.float32, cuda_graphs=True)
-    assert isinstance(runner, EagerStepRunner)
+    assert isinstance(runner, TracedStepRunner)
     assert runner.buffers(2) is not runner.buffers(2)
 
 
@@ -79,7 +80,7 @@ def test_step_reads_only_buffers_and_never_syncs(backend: FastBackend) -> None:
     with torch.inference_mode():
         backend.decoder.plan(4)  # probing (outside a capture) happens before the first step
         with _RecordOps() as recorded:
-            backend.runner.step(buffers)
+            backend.decoder.step(buffers)
     assert recorded.names, "nothing was recorded"
     assert not HOST_SYNCING_OPS & set(recorded.names)
     # No tensor is made from Python data inside the step (that would be baked into a graph).

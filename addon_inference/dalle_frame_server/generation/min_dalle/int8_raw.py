@@ -81,9 +81,8 @@ class Int8Backend(FastBackend):
         )
         if self._release:
             _release_quantized_weights(modules.decoder, head=self._quantize_head)
-        # Parts are never kept: each group is one stacked GEMM at every size. Not exact
-        # anyway: attend to the written cache slots only (fewer reads).
-        return FastDecoder(weights, cache_dtype=self.dtype, used_slots_only=True)
+        # Parts are never kept: each group is one stacked GEMM at every size.
+        return FastDecoder(weights, cache_dtype=self.dtype)
 
     def _projection_factory(self) -> ProjectionFactory:
         """Return what turns a float weight into this backend's projection (int8 here).

@@ -73,21 +73,12 @@ class FastDecoder:
         cache_dtype: torch.dtype,
         plans: dict[int, StackingPlan] | None = None,
         probe: Callable[[int], StackingPlan] | None = None,
-        used_slots_only: bool = False,
     ) -> None:
-        """Gather the step's weights; see the class doc.
-
-        used_slots_only: attend only to the cache slots written so far, not to all 256 with
-        the later ones masked (stock's way). The masked slots weigh exactly zero, so only the
-        order of the sums changes: the last bits, not the values. Half the cache reads on
-        average, for the paths that need not match stock bit for bit; it reads the step
-        index on the host, so such a step cannot be captured as a CUDA graph.
-        """
+        """Gather the step's weights; see the class doc."""
         self.weights = weights
         self.cache_dtype = cache_dtype
         self._plans = dict(plans or {})
         self._probe = probe
-        self.used_slots_only = used_slots_only
 
     def plan(self, rows: int) -> StackingPlan:
         """Return the stacking plan for `rows` rows (probed once per row count)."""
@@ -178,10 +169,8 @@ class FastDecoder:
         state = F.embedding(tokens, weights.token_embedding)
         state += F.embedding(positions, weights.position_embedding)
         state = weights.embedding_norm(state)
-        slots = buffers.keys_t.shape[-1]
-        if self.used_slots_only:
-            slots = int(positions[-1]) + 1
-        self_bias = buffers.bias_table[:, :slots].index_select(0, positions).view(1, 1, -1, slots)
+        table = buffers.bias_table
+        self_bias = table.index_select(0, positions).view(1, 1, -1, table.shape[-1])
         for number, layer in enumerate(weights.layers):
             state = self._layer(layer, state, buffers, number, positions, self_bias, plan)
         state = weights.final_norm(state)
@@ -210,9 +199,6 @@ class FastDecoder:
         keys_t.index_copy_(3, positions, keys.to(keys_t.dtype))
         new_values = new_values.reshape(rows, count, heads, size).transpose(1, 2)
         values.index_copy_(2, positions, new_values.to(values.dtype))
-        slots = self_bias.shape[-1]
-        if slots < keys_t.shape[-1]:
-            keys_t, values = keys_t[..., :slots], values[:, :, :slots]
         state = layer.self_out(attend(queries, keys_t, values, self_bias))
         state = layer.self_norm(state)
         state = residual + state

@@ -1,4 +1,4 @@
-"""Running decoder steps: eagerly (CPU), or captured once as a CUDA graph and replayed (GPU).
+"""Running decoder steps: replayed from a trace (CPU), or captured as a CUDA graph (GPU).
 
 On a GPU, one min-dalle step is hundreds of small kernels; launched one by one from Python
 they leave the GPU idle most of the time (stock mega takes ~10 s per image on an A100 for
@@ -8,7 +8,9 @@ with a single launch per step. Sampling stays outside the graph, so the request'
 draws as usual.
 
 Not measured on a GPU in this repository's tests (none is lent to them): the CPU tests run the
-same buffers and step code through `EagerStepRunner` and check the runner's bookkeeping.
+same buffers and step code through `EagerStepRunner` and check the runner's bookkeeping. On the
+CPU the step is replayed from a TorchScript trace instead (kernels/traced_step.py: the same
+kernels without the Python between them, checked bit for bit against an eager step).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Final, Protocol
 import torch
 
 from .decoder import DecodeBuffers, FastDecoder
+from .traced_step import TracedStepRunner
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -44,7 +47,7 @@ class StepRunner(Protocol):
 
 
 class EagerStepRunner:
-    """Fresh buffers per batch and plain calls: the CPU path, and CUDA without graphs."""
+    """Fresh buffers per batch and plain calls: CUDA without graphs, and the reference."""
 
     def __init__(self, decoder: FastDecoder, device: torch.device) -> None:
         self.decoder = decoder
@@ -116,7 +119,9 @@ class CudaGraphStepRunner:
 def make_step_runner(
     decoder: FastDecoder, device: torch.device, dtype: torch.dtype, *, cuda_graphs: bool
 ) -> StepRunner:
-    """CUDA graphs on a GPU when allowed, eager steps otherwise."""
+    """CUDA graphs on a GPU when allowed, traced steps on the CPU, eager steps otherwise."""
     if device.type == "cuda" and cuda_graphs:
         return CudaGraphStepRunner(decoder, device, dtype)
+    if device.type == "cpu":
+        return TracedStepRunner(decoder, device)
     return EagerStepRunner(decoder, device)
