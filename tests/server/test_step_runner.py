@@ -67,11 +67,15 @@ def _started(backend: FastBackend, rows: int):
     return buffers
 
 
-def test_cpu_replays_traced_steps(backend: FastBackend) -> None:
-    """On the CPU the runner replays traced steps (test_traced_step.py), fresh buffers per batch."""
+def test_cpu_runs_steps_eagerly_or_traced(backend: FastBackend) -> None:
+    """Without CUDA the runner is the eager one, or the traced one when asked; both hand out
+    fresh buffers per batch."""
     runner = make_step_runner(backend.decoder, CPU, torch.float32, cuda_graphs=True)
-    assert isinstance(runner, TracedStepRunner)
+    assert isinstance(runner, EagerStepRunner)
     assert runner.buffers(2) is not runner.buffers(2)
+    traced = make_step_runner(backend.decoder, CPU, torch.float32, cuda_graphs=True, traced=True)
+    assert isinstance(traced, TracedStepRunner)
+    assert traced.buffers(2) is not traced.buffers(2)
 
 
 def test_step_reads_only_buffers_and_never_syncs(backend: FastBackend) -> None:

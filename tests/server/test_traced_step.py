@@ -8,10 +8,12 @@ import pytest
 import torch
 
 from dalle_frame_server.generation.min_dalle.backends import make_backend
+from dalle_frame_server.generation.min_dalle.drafting import DraftingBackend
 from dalle_frame_server.generation.min_dalle.fast import FastBackend
 from dalle_frame_server.generation.min_dalle.kernels import traced_step
 from dalle_frame_server.generation.min_dalle.kernels.decoder import DecodeBuffers, FastDecoder
 from dalle_frame_server.generation.min_dalle.kernels.int8 import Int8Projection
+from dalle_frame_server.generation.min_dalle.kernels.step_runner import EagerStepRunner
 from dalle_frame_server.generation.min_dalle.kernels.traced_step import (
     TracedStepRunner,
     script_objects,
@@ -31,6 +33,24 @@ def backend(request: pytest.FixtureRequest, test_model_paths: ModelPaths) -> Fas
     built = make_backend(request.param, own_test_modules(test_model_paths))
     assert isinstance(built, FastBackend)
     return built
+
+
+def _traced(backend: FastBackend) -> TracedStepRunner:
+    """A traced runner over the backend's decoder (the drafters' own; a new one for `fast`)."""
+    runner = backend.runner
+    if isinstance(runner, TracedStepRunner):
+        return runner
+    return TracedStepRunner(runner.decoder, CPU)
+
+
+def test_the_drafting_backends_trace_their_steps(backend: FastBackend) -> None:
+    """int8 and fp16 replay traced drafts; the exact paths (`fast`, the checker) run eagerly."""
+    if backend.name == "fast":
+        assert isinstance(backend.runner, EagerStepRunner)
+        return
+    assert isinstance(backend, DraftingBackend)
+    assert isinstance(backend.runner, TracedStepRunner)
+    assert isinstance(backend.exact_runner, EagerStepRunner)
 
 
 def _started(backend: FastBackend, decoder: FastDecoder, rows: int) -> DecodeBuffers:
@@ -64,8 +84,7 @@ def _run(step, buffers: DecodeBuffers, steps: int) -> torch.Tensor:
 @pytest.mark.parametrize("rows", [2, 4])
 def test_traced_steps_equal_eager_steps_bit_for_bit(backend: FastBackend, rows: int) -> None:
     """Traced at step 0, the replay gives the eager logits and caches at every later step."""
-    runner = backend.runner
-    assert isinstance(runner, TracedStepRunner)
+    runner = _traced(backend)
     decoder = runner.decoder
     traced_buffers = _started(backend, decoder, rows)
     eager_buffers = _started(backend, decoder, rows)
@@ -80,8 +99,7 @@ def test_traced_steps_equal_eager_steps_bit_for_bit(backend: FastBackend, rows: 
 def test_each_row_and_thread_count_has_its_own_trace(test_model_paths: ModelPaths) -> None:
     """Row counts and torch thread counts fix Python branches, so each gets a trace."""
     backend = FastBackend(own_test_modules(test_model_paths))
-    runner = backend.runner
-    assert isinstance(runner, TracedStepRunner)
+    runner = _traced(backend)
     _run(runner.step, _started(backend, runner.decoder, 2), 2)
     assert runner.is_traced(2)
     assert not runner.is_traced(4)
@@ -101,8 +119,7 @@ def test_a_failing_trace_leaves_eager_steps(
 ) -> None:
     """Where the tracer fails, the runner says why and steps eagerly, with the same logits."""
     backend = FastBackend(own_test_modules(test_model_paths))
-    runner = backend.runner
-    assert isinstance(runner, TracedStepRunner)
+    runner = _traced(backend)
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise RuntimeError("this operation cannot be traced")
@@ -120,8 +137,7 @@ def test_a_trace_that_differs_from_the_eager_step_is_dropped(
 ) -> None:
     """A trace is checked against an eager step; one bit off and the runner steps eagerly."""
     backend = FastBackend(own_test_modules(test_model_paths))
-    runner = backend.runner
-    assert isinstance(runner, TracedStepRunner)
+    runner = _traced(backend)
     real_trace = torch.jit.trace
 
     def off_by_a_bit(module: torch.nn.Module, *args: object, **kwargs: object):

@@ -62,6 +62,11 @@ class FastBackend:
     name = "fast"
     int8_path: str | None = None
     """None, or "refused: <why>" where it stands in for a refused int8 backend (backends.py)."""
+    traced_steps: bool = False
+    """Replay CPU steps from a trace (kernels/traced_step.py). Off for the exact float32 step:
+    its GEMMs dominate it (57-60 -> 53-55 ms per mini step traced), and recording it took 1.2 s
+    and ~90 MB more peak RSS (mini, 2-core EPYC), a poor trade on the first picture of a small
+    box."""
 
     def __init__(
         self,
@@ -110,7 +115,11 @@ class FastBackend:
         return_freed_memory()
         self.exact = self._is_exact()
         self.runner: StepRunner = make_step_runner(
-            self.decoder, self.device, self.dtype, cuda_graphs=cuda_graphs
+            self.decoder,
+            self.device,
+            self.dtype,
+            cuda_graphs=cuda_graphs,
+            traced=self.traced_steps,
         )
         if max_joined_images is None:
             max_joined_images = CPU_JOINED_IMAGES if self.device.type == "cpu" else max_batch_images

@@ -1,4 +1,4 @@
-"""Running decoder steps: replayed from a trace (CPU), or captured as a CUDA graph (GPU).
+"""Running decoder steps: eagerly, replayed from a trace (CPU), or as a CUDA graph (GPU).
 
 On a GPU, one min-dalle step is hundreds of small kernels; launched one by one from Python
 they leave the GPU idle most of the time (stock mega takes ~10 s per image on an A100 for
@@ -9,8 +9,9 @@ draws as usual.
 
 Not measured on a GPU in this repository's tests (none is lent to them): the CPU tests run the
 same buffers and step code through `EagerStepRunner` and check the runner's bookkeeping. On the
-CPU the step is replayed from a TorchScript trace instead (kernels/traced_step.py: the same
-kernels without the Python between them, checked bit for bit against an eager step).
+CPU the drafting backends' steps are replayed from a TorchScript trace instead
+(kernels/traced_step.py: the same kernels without the Python between them, checked bit for
+bit against an eager step).
 """
 
 from __future__ import annotations
@@ -117,11 +118,16 @@ class CudaGraphStepRunner:
 
 
 def make_step_runner(
-    decoder: FastDecoder, device: torch.device, dtype: torch.dtype, *, cuda_graphs: bool
+    decoder: FastDecoder,
+    device: torch.device,
+    dtype: torch.dtype,
+    *,
+    cuda_graphs: bool,
+    traced: bool = False,
 ) -> StepRunner:
-    """CUDA graphs on a GPU when allowed, traced steps on the CPU, eager steps otherwise."""
+    """CUDA graphs on a GPU when allowed, traced steps on the CPU when asked, else eager."""
     if device.type == "cuda" and cuda_graphs:
         return CudaGraphStepRunner(decoder, device, dtype)
-    if device.type == "cpu":
+    if device.type == "cpu" and traced:
         return TracedStepRunner(decoder, device)
     return EagerStepRunner(decoder, device)
