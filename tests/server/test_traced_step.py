@@ -114,45 +114,49 @@ def test_each_row_and_thread_count_has_its_own_trace(test_model_paths: ModelPath
     assert torch.equal(traced, eager)
 
 
-def test_a_failing_trace_leaves_eager_steps(
-    test_model_paths: ModelPaths, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+REAL_TRACE = torch.jit.trace
+"""The tracer itself (the tests below replace it in traced_step's view of torch)."""
+
+
+def _refused_trace(*args: object, **kwargs: object) -> None:
+    """A tracer that cannot record the step."""
+    raise RuntimeError("this operation cannot be traced")
+
+
+def _trace_off_by_a_bit(module: torch.nn.Module, *args: object, **kwargs: object):
+    """A real trace whose replay is one bit off the eager step."""
+    traced = REAL_TRACE(module, *args, **kwargs)
+
+    def replay(*tensors: torch.Tensor) -> torch.Tensor:
+        logits = traced(*tensors)
+        return torch.nextafter(logits, logits + 1)
+
+    return replay
+
+
+@pytest.mark.parametrize(
+    ("tracer", "reason"),
+    [
+        (_refused_trace, "tracing the step failed (this operation cannot be traced)"),
+        (_trace_off_by_a_bit, "the traced step of 2 rows differs from the eager one"),
+    ],
+    ids=["tracing-fails", "trace-differs"],
+)
+def test_a_trace_that_fails_or_differs_leaves_eager_steps(
+    test_model_paths: ModelPaths,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    tracer,
+    reason: str,
 ) -> None:
-    """Where the tracer fails, the runner says why and steps eagerly, with the same logits."""
+    """Every trace is checked against an eager step; where recording fails or the replay is
+    one bit off, the runner says why and steps eagerly, with the eager logits."""
     backend = FastBackend(own_test_modules(test_model_paths))
     runner = _traced(backend)
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("this operation cannot be traced")
-
-    monkeypatch.setattr(traced_step.torch.jit, "trace", refuse)
+    monkeypatch.setattr(traced_step.torch.jit, "trace", tracer)
     with caplog.at_level(logging.WARNING):
         logits = _run(runner.step, _started(backend, runner.decoder, 2), 3)
-    assert "tracing the step failed (this operation cannot be traced)" in caplog.text
-    assert not runner.is_traced(2)
-    assert torch.equal(logits, _run(runner.decoder.step, _started(backend, runner.decoder, 2), 3))
-
-
-def test_a_trace_that_differs_from_the_eager_step_is_dropped(
-    test_model_paths: ModelPaths, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A trace is checked against an eager step; one bit off and the runner steps eagerly."""
-    backend = FastBackend(own_test_modules(test_model_paths))
-    runner = _traced(backend)
-    real_trace = torch.jit.trace
-
-    def off_by_a_bit(module: torch.nn.Module, *args: object, **kwargs: object):
-        traced = real_trace(module, *args, **kwargs)
-
-        def replay(*tensors: torch.Tensor) -> torch.Tensor:
-            logits = traced(*tensors)
-            return torch.nextafter(logits, logits + 1)
-
-        return replay
-
-    monkeypatch.setattr(traced_step.torch.jit, "trace", off_by_a_bit)
-    with caplog.at_level(logging.WARNING):
-        logits = _run(runner.step, _started(backend, runner.decoder, 2), 3)
-    assert "the traced step of 2 rows differs from the eager one" in caplog.text
+    assert f"Decoder steps run eagerly: {reason}" in caplog.text
     assert not runner.is_traced(2)
     assert torch.equal(logits, _run(runner.decoder.step, _started(backend, runner.decoder, 2), 3))
 
