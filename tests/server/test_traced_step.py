@@ -10,7 +10,7 @@ import torch
 from dalle_frame_server.generation.min_dalle.backends import make_backend
 from dalle_frame_server.generation.min_dalle.drafting import DraftingBackend
 from dalle_frame_server.generation.min_dalle.fast import FastBackend
-from dalle_frame_server.generation.min_dalle.kernels import traced_step
+from dalle_frame_server.generation.min_dalle.kernels import parallel, traced_step
 from dalle_frame_server.generation.min_dalle.kernels.decoder import DecodeBuffers, FastDecoder
 from dalle_frame_server.generation.min_dalle.kernels.int8 import Int8Projection
 from dalle_frame_server.generation.min_dalle.kernels.step_runner import EagerStepRunner
@@ -159,6 +159,36 @@ def test_a_trace_that_fails_or_differs_leaves_eager_steps(
     assert f"Decoder steps run eagerly: {reason}" in caplog.text
     assert not runner.is_traced(2)
     assert torch.equal(logits, _run(runner.decoder.step, _started(backend, runner.decoder, 2), 3))
+
+
+def test_tracing_reuses_the_eager_steps_column_split_verdicts(
+    test_model_paths: ModelPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sizes are tensors while tracing; the split's verdicts are still found, not checked anew
+    (which had recorded the checks into the trace and tripled its recording time)."""
+    torch.set_num_threads(2)
+    try:
+        backend = FastBackend(own_test_modules(test_model_paths))
+        assert backend._splitter is not None
+        checks: list[int] = []
+        real_check = parallel.split_is_exact
+
+        def counted(blocks: parallel.ColumnBlocks, rows: int) -> bool:
+            checks.append(rows)
+            return real_check(blocks, rows)
+
+        monkeypatch.setattr(parallel, "split_is_exact", counted)
+        runner = TracedStepRunner(backend.decoder, CPU)
+        buffers = _started(backend, runner.decoder, 2)
+        with torch.inference_mode():
+            backend.decoder.step(buffers)
+        made = len(checks)
+        assert made > 0
+        _run(runner.step, buffers, 2)
+        assert runner.is_traced(2)
+        assert len(checks) == made
+    finally:
+        torch.set_num_threads(1)
 
 
 def test_the_traced_module_holds_every_packed_weight(test_model_paths: ModelPaths) -> None:

@@ -85,8 +85,13 @@ class ColumnSplitter:
         )
 
     def linear(self, x: torch.Tensor, blocks: ColumnBlocks) -> torch.Tensor:
-        """`F.linear(x, weight)` from its column blocks where checked exact, else plainly."""
-        if not self.is_exact(blocks, x.numel() // x.shape[-1]):
+        """`F.linear(x, weight)` from its column blocks where checked exact, else plainly.
+
+        The row count is made a Python int: while a step is traced (kernels/traced_step.py)
+        sizes come as tensors, which would miss the verdicts made by the eager step before
+        (and record their checks in the trace).
+        """
+        if not self.is_exact(blocks, int(x.numel() // x.shape[-1])):
             return F.linear(x, blocks.weight)
         return split_linear(x, blocks)
 
@@ -96,7 +101,8 @@ class ColumnSplitter:
         Checked again when torch's thread count changes (BLAS may pick other kernels then).
         """
         weight = blocks.weight
-        key = (rows, torch.get_num_threads(), *weight.shape, weight.dtype, weight.device)
+        shape = (int(weight.shape[0]), int(weight.shape[1]))  # ints while traced, too
+        key = (rows, torch.get_num_threads(), *shape, weight.dtype, weight.device)
         verdict = self._verdicts.get(key)
         if verdict is None:
             verdict = self._verdicts[key] = split_is_exact(blocks, rows)

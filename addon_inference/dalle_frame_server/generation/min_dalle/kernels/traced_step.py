@@ -9,8 +9,8 @@ itself often no longer than that: an int8 draft step of mini took 19-21 ms eager
 53-55 ms; 2-core EPYC, every library capped at AVX2, one-off measurement).
 
 The drafting backends (`int8`, `fp16`, `int8-raw`) step this way; `fast` and the drafts'
-float32 checker step eagerly (fast.py, `traced_steps`: tracing their GEMM-bound step gains
-little and costs memory and time on the first picture).
+float32 checker step eagerly (fast.py, `traced_steps`: their steps are GEMM-bound, and a
+traced `fast` image was no quicker within the noise).
 
 `TracedStepRunner` records one step with `torch.jit.trace` per (rows, torch threads) and
 replays that record with TorchScript's graph optimizations off
