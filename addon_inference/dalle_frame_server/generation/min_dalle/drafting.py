@@ -40,7 +40,7 @@ from .int8_raw import Int8Backend
 from .kernels.decoder import DecodeBuffers, FastDecoder
 from .kernels.fp16 import Fp16Projection, Fp16UnavailableError, fp16_refusal
 from .kernels.sampling import kept_count, sampling_tensor
-from .kernels.step_runner import StepRunner, make_step_runner
+from .kernels.step_runner import EagerStepRunner, StepRunner
 from .kernels.weights import ProjectionFactory
 
 _LOGGER = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ class DraftingBackend(Int8Backend):
         """Build the float32 checker (the fast backend's decoder), then the int8 drafter."""
         checker = FastBackend._build_decoder(self, modules, stack=stack)
         self.checker = checker
-        self.exact_runner = make_step_runner(checker, self.device, self.dtype, cuda_graphs=False)
+        self.exact_runner = EagerStepRunner(checker, self.device)
         return super()._build_decoder(modules, stack=stack)
 
     def _decode_batch(self, requests: Sequence[DecodeRequest]) -> list[torch.Tensor | Exception]:
