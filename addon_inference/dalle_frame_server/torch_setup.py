@@ -19,7 +19,7 @@ _LOGGER = logging.getLogger(__name__)
 
 
 def configure_torch(threads: int | None) -> int:
-    """Set torch's thread count (default: every core), autograd off, cuDNN as min-dalle has it.
+    """Set torch's threads (default: all cores), autograd off, min-dalle's cuDNN; keep freed memory.
 
     Returns the thread count. Autograd is a per-thread switch: this turns it off for the
     calling thread; the generation worker also runs under `torch.inference_mode()`.
